@@ -1,0 +1,31 @@
+"""Library error hierarchy.
+
+The CLI maps every `CodecError` to exit code 2 with a one-line message; the gRPC service maps
+each subclass to one status code (see `service/errors.py`). Anything else is a bug.
+"""
+
+from __future__ import annotations
+
+
+class CodecError(Exception):
+    """Base class: a problem with the user's input or environment, never a bug."""
+
+
+class InvalidInput(CodecError):
+    """Bad option value, unreadable media, zero frames, wrong file type (INVALID_ARGUMENT)."""
+
+
+class CorruptData(CodecError):
+    """A bitstream that fails magic, version, CRC or size checks (DATA_LOSS)."""
+
+
+class ResourceLimit(CodecError):
+    """Input too large, queue full, out of memory (RESOURCE_EXHAUSTED)."""
+
+
+class ModelMismatch(CodecError):
+    """The file needs external weights whose name/version/SHA-256 we do not have (FAILED_PRECONDITION)."""
+
+
+class Cancelled(CodecError):
+    """Work stopped on request; any checkpoint written so far is kept (CANCELLED)."""
