@@ -1,0 +1,67 @@
+"""`make demo`: encode and decode the sample clip, print size, bpp and PSNR next to x265 at the same bpp.
+
+Sized to finish in about 3 minutes on 2 CPU cores, so the HNeRV here is trained for few epochs;
+`bench/carphone_cpu.py` runs the real comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from codec.baselines import baseline_at_bpp
+from codec.cli_progress import ProgressBar
+from codec.io.video import read_frames
+from codec.metrics import psnr
+from codec.video.hnerv.decode import decode_to_file
+from codec.video.hnerv.encode import EncodeOptions, encode_video
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--input", type=Path, default=ROOT / "assets" / "carphone.mp4")
+    ap.add_argument("--out", type=Path, default=ROOT / "out" / "demo")
+    ap.add_argument("--size", type=float, default=0.05, help="parameter budget, millions")
+    ap.add_argument("--epochs", type=int, default=16)
+    args = ap.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    bitstream, decoded = args.out / "carphone.hnerv", args.out / "carphone_decoded.mkv"
+
+    t0 = time.perf_counter()
+    with ProgressBar(enabled=True) as bar:
+        result = encode_video(args.input, bitstream, EncodeOptions(size=args.size, epochs=args.epochs), bar)
+    t_enc = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    n = decode_to_file(bitstream, decoded)
+    t_dec = time.perf_counter() - t0
+
+    original, info = read_frames(args.input)
+    ours, _ = read_frames(decoded)  # the lossless file written by the decoder: what a user gets
+    size = bitstream.stat().st_size
+    bpp = size * 8 / original[..., 0].size
+    x265 = baseline_at_bpp(original, info.fps, "x265", bpp)
+
+    print()
+    print(
+        f"clip     {args.input.name}: {info.width}x{info.height}, {len(original)} frames"
+        f" @ {float(info.fps):.2f} fps"
+    )
+    print(
+        f"encode   {t_enc:.1f} s ({args.epochs} epochs, {result.seconds_per_epoch:.2f} s/epoch); "
+        f"decode {n} frames in {t_dec:.2f} s"
+    )
+    print(f"{'codec':8} {'bytes':>8} {'bpp':>8} {'PSNR dB':>8}")
+    print(f"{'HNeRV':8} {size:8d} {bpp:8.4f} {psnr(ours, original).mean:8.2f}")
+    xb = x265.bytes_on_disk
+    print(
+        f"{'x265':8} {xb:8d} {xb * 8 / original[..., 0].size:8.4f} {psnr(x265.decoded, original).mean:8.2f}"
+        f"   (preset slow, crf {x265.params.get('crf')})"
+    )
+    print(f"files in {args.out}")
+
+
+if __name__ == "__main__":
+    main()

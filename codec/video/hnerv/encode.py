@@ -1,0 +1,342 @@
+"""HNeRV encode = read the clip, fit one network per segment, compress it, write the file.
+
+Rate control: `size` is a parameter budget (decoder + embeddings, as in the paper); `bpp` is a
+target for the file on disk. For `bpp` the budget is first estimated from a bits-per-parameter
+guess, then, after float training, the weight bit depth and prune ratio are chosen by actually
+coding the trained weights until the predicted file size hits the target.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from codec import container
+from codec.container import MediaInfo
+from codec.device import pick_device, seed_everything
+from codec.errors import InvalidInput
+from codec.metrics import psnr
+from codec.progress import CancelToken, ProgressCallback, ProgressEvent, null_progress
+from codec.quant import magnitude_masks
+from codec.video.hnerv import bitstream
+from codec.video.hnerv.config import HNeRVConfig, solve_config
+from codec.video.hnerv.decode import render
+from codec.video.hnerv.model import HNeRV
+from codec.video.hnerv.train import TrainConfig, Trainer, decoder_weights
+
+BITS_PER_PARAM_GUESS = 6.0  # 8-bit codes after entropy coding; refined after training
+HEADER_BYTES_GUESS = 200
+
+
+@dataclass
+class EncodeOptions:
+    size: float | None = None  # parameter budget in millions (decoder + embeddings), e.g. 0.3
+    bpp: float | None = None  # target bits per pixel of the file on disk (excludes `size`)
+    epochs: int = 300
+    seed: int = 0
+    device: str = "auto"
+    segment_frames: int = 0  # 0: the whole clip is one segment
+    batch_size: int = 2
+    lr: float = 1e-3
+    loss: str = "l2"
+    weight_bits: int = 8
+    embed_bits: int = 6
+    prune: float = 0.0  # magnitude-prune ratio for --size; --bpp chooses its own
+    checkpoint_every: int = 10
+    max_frames: int = 0  # 0: all frames
+    compile: bool = False
+
+    def validate(self) -> None:
+        if (self.size is None) == (self.bpp is None):
+            if self.size is None:
+                self.size = 0.3  # a sensible default budget when the user names neither
+            else:
+                raise InvalidInput("give either --size or --bpp, not both")
+        if self.size is not None and not 0.001 <= self.size <= 100:
+            raise InvalidInput(f"--size is in millions of parameters, 0.001..100; got {self.size}")
+        if self.bpp is not None and not 0.0005 <= self.bpp <= 24:
+            raise InvalidInput(f"--bpp must be in 0.0005..24, got {self.bpp}")
+        for name, lo, hi in (
+            ("epochs", 1, 100_000),
+            ("batch_size", 1, 1024),
+            ("weight_bits", 2, 16),
+            ("embed_bits", 2, 16),
+            ("segment_frames", 0, 10**7),
+            ("max_frames", 0, 10**7),
+        ):
+            v = getattr(self, name)
+            if not isinstance(v, int) or not lo <= v <= hi:
+                raise InvalidInput(f"--{name.replace('_', '-')} must be an integer in {lo}..{hi}, got {v!r}")
+        if not 0 <= self.prune < 0.95:
+            raise InvalidInput(f"--prune must be in [0, 0.95), got {self.prune}")
+        if self.loss not in ("l2", "fusion"):
+            raise InvalidInput(f"--loss must be l2 or fusion, got {self.loss!r}")
+        if not 0 < self.lr < 1:
+            raise InvalidInput(f"--lr must be in (0, 1), got {self.lr}")
+
+
+@dataclass
+class EncodeResult:
+    path: str
+    file_bytes: int
+    bpp: float
+    psnr: float  # of the decoded file against the original, 8-bit RGB
+    width: int
+    height: int
+    frames: int
+    fps: float
+    params: int  # stored parameters (decoder + embeddings)
+    train_seconds: float
+    encode_seconds: float
+    seconds_per_epoch: float
+    stages: dict[str, dict[str, float]] = field(default_factory=dict)  # stage -> {psnr, bpp}
+    config: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+
+def _pad(frames: np.ndarray, height: int, width: int) -> torch.Tensor:
+    """(T, H, W, 3) uint8 -> (T, 3, height, width) uint8, edge-replicated (keeps conv statistics sane)."""
+    x = torch.from_numpy(frames).permute(0, 3, 1, 2)
+    ph, pw = height - x.shape[2], width - x.shape[3]
+    if ph or pw:
+        x = F.pad(x.float(), (0, pw, 0, ph), mode="replicate").to(torch.uint8)
+    return x.contiguous()
+
+
+def _fingerprint(src: Path, frames: np.ndarray, opts: EncodeOptions, seg: int) -> str:
+    h = hashlib.sha256(frames[:: max(1, len(frames) // 8)].tobytes())
+    keep = {k: v for k, v in asdict(opts).items() if k not in ("device", "checkpoint_every", "compile")}
+    h.update(json.dumps([str(src.name), frames.shape, keep, seg], sort_keys=True).encode())
+    return h.hexdigest()
+
+
+class _SegmentEncoder:
+    """Fits and compresses one segment; keeps what the report needs."""
+
+    def __init__(
+        self,
+        cfg: HNeRVConfig,
+        frames: np.ndarray,
+        opts: EncodeOptions,
+        device: torch.device,
+        target_bytes: float | None,
+        ckpt: Path | None,
+        fingerprint: str,
+    ) -> None:
+        self.cfg, self.frames, self.opts, self.device = cfg, frames, opts, device
+        self.target_bytes = target_bytes
+        self.hw = frames.shape[1:3]
+        tcfg = TrainConfig(
+            epochs=opts.epochs,
+            lr=opts.lr,
+            batch_size=opts.batch_size,
+            loss=opts.loss,
+            weight_bits=opts.weight_bits,
+            embed_bits=opts.embed_bits,
+            prune_ratio=opts.prune if opts.bpp is None else 0.0,
+            checkpoint_every=opts.checkpoint_every,
+            seed=opts.seed,
+            compile=opts.compile,
+        )
+        seed_everything(opts.seed)
+        self.trainer = Trainer(
+            HNeRV(cfg), _pad(frames, cfg.height, cfg.width), self.hw, tcfg, device, ckpt, fingerprint
+        )
+        self.stages: dict[str, dict[str, float]] = {}
+        self._rate_done = False
+
+    def _pixels(self) -> int:
+        return int(np.prod(self.frames.shape[:3]))
+
+    def _eval(self, name: str, bits: float) -> None:
+        weights = {k: v.detach() for k, v in self.trainer.model.decoder.state_dict().items()}
+        rec = np.stack(list(render(self.cfg, weights, self.trainer.embed_all(), self.hw, self.device)))
+        self.stages[name] = {"psnr": psnr(rec, self.frames).mean, "bpp": bits / self._pixels()}
+
+    def _coded_bytes(self, prune: float, wbits: int, embed_bytes: int) -> int:
+        weights = {k: v.detach().cpu() for k, v in self.trainer.model.decoder.state_dict().items()}
+        if prune > 0:
+            masks = magnitude_masks({k: weights[k] for k in decoder_weights(self.trainer.model)}, prune)
+            weights.update({k: weights[k] * masks[k].cpu() for k in masks})
+        wdata, _ = bitstream.encode_weights(weights, self.cfg, wbits)
+        return len(wdata) + embed_bytes
+
+    def before_stage(self, stage: str) -> None:
+        """After float training: record the float result, then (for --bpp) choose bits and pruning."""
+        if self._rate_done:
+            return
+        self._rate_done = True
+        n_params = self.cfg.decoder_params() + self.cfg.embed_params(len(self.frames))
+        self._eval("float", 32.0 * n_params)
+        if self.target_bytes is None:
+            return
+        edata, _ = bitstream.encode_embeddings(self.trainer.embed_all(), self.opts.embed_bits)
+        st = self.trainer.state
+        # Highest bit depth (<= the asked one, >= 6) whose unpruned size fits; else prune to fit.
+        for wbits in range(max(self.opts.weight_bits, 6), 5, -1):
+            if self._coded_bytes(0.0, wbits, len(edata)) <= self.target_bytes or wbits == 6:
+                break
+        st.weight_bits, st.prune_ratio = wbits, 0.0
+        if self._coded_bytes(0.0, wbits, len(edata)) > self.target_bytes:
+            lo, hi = 0.0, 0.9
+            for _ in range(12):  # bisection on the prune ratio: size falls monotonically with it
+                mid = (lo + hi) / 2
+                lo, hi = (
+                    (lo, mid) if self._coded_bytes(mid, wbits, len(edata)) <= self.target_bytes else (mid, hi)
+                )
+            st.prune_ratio = hi
+
+    def run(
+        self, progress: ProgressCallback, cancel: CancelToken | None
+    ) -> tuple[int, bytes, bytes, np.ndarray]:
+        self.trainer.load_checkpoint()
+        state = self.trainer.run(progress, cancel, before_stage=self.before_stage)
+        if "float" not in self.stages:  # resumed past the float stage: evaluate what we have
+            self._rate_done = True
+        if state.prune_ratio > 0:
+            n_kept = sum(int((p != 0).sum()) for p in decoder_weights(self.trainer.model).values())
+            self.stages["pruned"] = {
+                "psnr": state.stage_psnr.get("prune", float("nan")),
+                "bpp": 32.0 * n_kept / self._pixels(),
+                "ratio": state.prune_ratio,
+            }
+        progress(ProgressEvent(phase="entropy", message="quantizing and entropy coding"))
+        edata, embed_hat = bitstream.encode_embeddings(self.trainer.embed_all(), self.opts.embed_bits)
+        wdata, weights_hat = bitstream.encode_weights(
+            {k: v.detach().cpu() for k, v in self.trainer.model.decoder.state_dict().items()},
+            self.cfg,
+            state.weight_bits,
+        )
+        rec = np.stack(list(render(self.cfg, weights_hat, embed_hat, self.hw, self.device)))
+        n_params = self.cfg.decoder_params() + self.cfg.embed_params(len(self.frames))
+        self.stages["quantized"] = {
+            "psnr": psnr(rec, self.frames).mean,
+            "bpp": (
+                self.cfg.decoder_params() * state.weight_bits
+                + self.cfg.embed_params(len(self.frames)) * self.opts.embed_bits
+            )
+            / self._pixels(),
+            "weight_bits": state.weight_bits,
+        }
+        self.n_params, self.train_seconds = n_params, state.seconds
+        self.epochs_run = sum(self.trainer.cfg.stage_epochs(state.prune_ratio).values())
+        return state.weight_bits, wdata, edata, rec
+
+
+def encode_video(
+    input_path: str | Path,
+    output_path: str | Path,
+    options: EncodeOptions | None = None,
+    progress: ProgressCallback = null_progress,
+    cancel: CancelToken | None = None,
+    work_dir: str | Path | None = None,
+    resume: bool = False,
+) -> EncodeResult:
+    """Encode a video file into an .hnerv file. With `work_dir` checkpoints are written there every
+    `checkpoint_every` epochs; `resume=True` continues a killed or cancelled encode from them."""
+    from codec.io.video import read_frames
+
+    t_start = time.perf_counter()
+    opts = options or EncodeOptions()
+    opts.validate()
+    src, dst = Path(input_path), Path(output_path)
+    device = pick_device(opts.device)
+    progress(ProgressEvent(phase="read", message=f"reading {src.name}"))
+    frames, info = read_frames(src, 0, opts.max_frames or None)
+    t, h, w = frames.shape[:3]
+    seg_len = opts.segment_frames or t
+    bounds = [(a, min(a + seg_len, t)) for a in range(0, t, seg_len)]
+    pixels = t * h * w
+    target_bytes = None
+    if opts.bpp is not None:
+        target_bytes = opts.bpp * pixels / 8 - HEADER_BYTES_GUESS
+        budget = max(target_bytes, 1) * 8 / BITS_PER_PARAM_GUESS
+    else:
+        budget = opts.size * 1e6
+    seg_budget = budget * seg_len / t  # every segment gets the same architecture
+    cfg = solve_config(h, w, seg_len, seg_budget)
+
+    if work_dir is None:
+        work = None
+    else:
+        work = Path(work_dir)
+        work.mkdir(parents=True, exist_ok=True)
+    seg_out, recs, stages, train_s, n_params, epochs_run = [], [], {}, 0.0, 0, 0
+    for k, (a, b) in enumerate(bounds):
+        seg_frames = frames[a:b]
+        fp = _fingerprint(src, seg_frames, opts, k)
+        ckpt = None if work is None else work / f"seg{k}.ckpt"
+        if ckpt is not None and not resume and ckpt.exists():
+            ckpt.unlink()
+
+        def seg_progress(ev: ProgressEvent, k: int = k) -> None:
+            ev.extra.update({"segment": k, "segments": len(bounds)})
+            progress(ev)
+
+        seg_target = None if target_bytes is None else target_bytes * (b - a) / t
+        enc = _SegmentEncoder(cfg, seg_frames, opts, device, seg_target, ckpt, fp)
+        wbits, wdata, edata, rec = enc.run(seg_progress, cancel)
+        seg_out.append((b - a, wbits, wdata, edata))
+        recs.append(rec)
+        for name, st in enc.stages.items():  # frame-weighted average over segments
+            agg = stages.setdefault(name, {})
+            for key, v in st.items():
+                agg[key] = agg.get(key, 0.0) + v * (b - a) / t
+        train_s += enc.train_seconds
+        n_params += enc.n_params
+        epochs_run += enc.epochs_run
+
+    media = MediaInfo(
+        width=w,
+        height=h,
+        frames=t,
+        fps_num=info.fps.numerator,
+        fps_den=info.fps.denominator,
+        pix_fmt="rgb24",
+        pad_h=cfg.height - h,
+        pad_w=cfg.width - w,
+    )
+    blob = container.write(bitstream.build_container(cfg, media, opts.embed_bits, seg_out))
+    tmp = dst.with_name(dst.name + ".part")
+    tmp.write_bytes(blob)
+    os.replace(tmp, dst)
+    size = dst.stat().st_size
+    rec_all = np.concatenate(recs)
+    result = EncodeResult(
+        path=str(dst),
+        file_bytes=size,
+        bpp=size * 8 / pixels,
+        psnr=psnr(rec_all, frames).mean,
+        width=w,
+        height=h,
+        frames=t,
+        fps=float(info.fps),
+        params=n_params,
+        train_seconds=train_s,
+        encode_seconds=time.perf_counter() - t_start,
+        seconds_per_epoch=train_s / max(epochs_run, 1),
+        stages=stages,
+        config={
+            "strides": list(cfg.strides),
+            "fc_dim": cfg.fc_dim,
+            "padded": [cfg.height, cfg.width],
+            "widths": cfg.widths(),
+            "segments": len(bounds),
+        },
+    )
+    result.stages["entropy_coded"] = {"psnr": result.psnr, "bpp": result.bpp}
+    if work is not None:
+        for k in range(len(bounds)):
+            (work / f"seg{k}.ckpt").unlink(missing_ok=True)
+    progress(ProgressEvent(phase="done", message=f"{size} bytes, {result.bpp:.4f} bpp, {result.psnr:.2f} dB"))
+    return result

@@ -1,0 +1,146 @@
+"""The `codec` command line: real encode/decode/info on a real clip, and every bad input exits 2
+with one line on stderr and no traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from codec.cli import main
+from codec.io.video import read_frames, write_video
+
+ROOT = Path(__file__).resolve().parents[1]
+GOLDEN_RAW = ROOT / "tests" / "container" / "golden" / "minimal.ncdc"
+ENC = ["--epochs", "3", "--size", "0.02", "--checkpoint-every", "1"]
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    frames, info = read_frames(ROOT / "assets" / "carphone.mp4", 0, 6)
+    path = tmp_path_factory.mktemp("cli") / "six.mkv"
+    write_video(path, frames, info.fps)
+    return path
+
+
+@pytest.fixture(scope="module")
+def hnerv_file(clip, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("cli") / "six.hnerv"
+    data = tmp_path_factory.mktemp("data")
+    assert main(["encode", str(clip), "-o", str(out), *ENC, "--data-dir", str(data)]) == 0
+    return out
+
+
+def run(args: list[str], capsys) -> tuple[int, str, str]:
+    code = main(args)
+    cap = capsys.readouterr()
+    return code, cap.out, cap.err
+
+
+def assert_clean_error(code: int, err: str, *needles: str) -> None:
+    assert code == 2
+    assert "Traceback" not in err
+    for n in needles:
+        assert n.lower() in err.lower(), err
+
+
+def test_encode_decode_info_round_trip(hnerv_file, clip, tmp_path, capsys):
+    code, out, _ = run(["info", str(hnerv_file), "--json"], capsys)
+    assert code == 0
+    info = json.loads(out)
+    assert info["codec"] == "hnerv" and info["file_bytes"] == hnerv_file.stat().st_size
+    assert info["bpp"] == pytest.approx(hnerv_file.stat().st_size * 8 / (176 * 144 * 6))
+    code, out, _ = run(["decode", str(hnerv_file), "-o", str(tmp_path / "d.mkv"), "--frames", "1:4"], capsys)
+    assert code == 0 and "3 frames" in out
+    frames, _ = read_frames(tmp_path / "d.mkv")
+    assert frames.shape == (3, 144, 176, 3)
+    code, out, _ = run(["info", str(hnerv_file)], capsys)
+    assert code == 0 and "sections" in out
+
+
+def test_missing_input(tmp_path, capsys):
+    code, _, err = run(["encode", str(tmp_path / "nope.mp4"), "-o", str(tmp_path / "x.hnerv")], capsys)
+    assert_clean_error(code, err, "nope.mp4")
+    code, _, err = run(["decode", str(tmp_path / "nope.hnerv"), "-o", str(tmp_path / "x.mkv")], capsys)
+    assert_clean_error(code, err, "nope.hnerv")
+
+
+def test_not_a_video(tmp_path, capsys):
+    fake = tmp_path / "fake.mp4"
+    fake.write_text("this is not a video\n" * 50)
+    code, _, err = run(["encode", str(fake), "-o", str(tmp_path / "x.hnerv"), *ENC], capsys)
+    assert_clean_error(code, err)
+
+
+def test_zero_frames(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()  # a directory is read as PNG frames: none here
+    code, _, err = run(["encode", str(empty), "-o", str(tmp_path / "x.hnerv"), *ENC], capsys)
+    assert_clean_error(code, err)
+
+
+@pytest.mark.parametrize("mangle", ["garbage", "truncate", "flip", "wrong-codec"])
+def test_bad_bitstreams(mangle, hnerv_file, tmp_path, capsys):
+    data = hnerv_file.read_bytes()
+    bad = tmp_path / "bad.hnerv"
+    if mangle == "garbage":
+        bad.write_bytes(np.random.default_rng(0).bytes(5000))
+    elif mangle == "truncate":
+        bad.write_bytes(data[: len(data) - 100])
+    elif mangle == "flip":
+        b = bytearray(data)
+        b[len(b) // 2] ^= 0x10
+        bad.write_bytes(bytes(b))
+    else:
+        bad.write_bytes(GOLDEN_RAW.read_bytes())
+    code, _, err = run(["decode", str(bad), "-o", str(tmp_path / "out.mkv")], capsys)
+    assert_clean_error(code, err)
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out.mkv").exists()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--epochs", "0"],
+        ["--size", "-1"],
+        ["--size", "0.1", "--bpp", "0.1"],
+        ["--device", "tpu"],
+        ["--epochs", "many"],
+        ["--loss", "l7"],
+        ["--prune", "2"],
+    ],
+)
+def test_bad_encode_options(args, clip, tmp_path, capsys):
+    code, _, err = run(["encode", str(clip), "-o", str(tmp_path / "x.hnerv"), *args], capsys)
+    assert_clean_error(code, err)
+    assert not (tmp_path / "x.hnerv").exists()
+
+
+@pytest.mark.parametrize("frames", ["5:2", "0:999", "a:b", "7"])
+def test_bad_frame_range(frames, hnerv_file, tmp_path, capsys):
+    code, _, err = run(["decode", str(hnerv_file), "-o", str(tmp_path / "o.mkv"), "--frames", frames], capsys)
+    assert_clean_error(code, err, "frame")
+
+
+def test_unknown_output_kind(hnerv_file, tmp_path, capsys):
+    code, _, err = run(["decode", str(hnerv_file), "-o", str(tmp_path / "o.xyz")], capsys)
+    assert_clean_error(code, err)
+
+
+def test_process_exit_code_and_single_line(tmp_path):
+    """The installed entry point as a user runs it: exit status 2 and one line, no traceback."""
+    bad = tmp_path / "bad.hnerv"
+    bad.write_bytes(b"NCDC" + bytes(40))
+    proc = subprocess.run(
+        [sys.executable, "-m", "codec.cli", "decode", str(bad), "-o", str(tmp_path / "o.mkv")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
