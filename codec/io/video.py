@@ -2,6 +2,7 @@
 
 Reading
 - Audio streams are ignored (reported in `VideoInfo.has_audio` only): the codecs here code pictures.
+  So are subtitle streams and display-rotation metadata; only the first video stream is read.
 - Variable frame rate is normalised: frames come out in presentation order, one array per decoded
   frame, and `fps` is the average rate (the mean over the timestamps); per-frame timing is dropped and
   `variable_frame_rate` says so. Constant-rate streams report the header's exact rate (30000/1001).
@@ -34,7 +35,7 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from codec.errors import InvalidInput
+from codec.errors import InvalidInput, ResourceLimit
 
 PNG_DIR_FPS = Fraction(25)  # PNG sequences carry no timing; 25 is ffmpeg's image2 default
 MP4_CRF = 12  # visually lossless for x264; decoded outputs are for viewing, use .mkv for exact
@@ -200,7 +201,11 @@ def read_frames(path: str | os.PathLike, start: int = 0,
     if start >= stop:
         raise InvalidInput(f"{os.fspath(path)}: frame range [{start}, {stop}) is empty "
                            f"(the video has {info.frames} frames)")
-    out = np.empty((stop - start, info.height, info.width, 3), dtype=np.uint8)
+    try:
+        out = np.empty((stop - start, info.height, info.width, 3), dtype=np.uint8)
+    except MemoryError as exc:
+        raise ResourceLimit(f"{os.fspath(path)}: {stop - start} frames of {info.width}x{info.height} "
+                            "do not fit in memory; read a smaller range") from exc
     n = 0
     frames = iter_frames(path)
     try:
