@@ -1,0 +1,182 @@
+"""Prometheus metrics and the interceptor that records every RPC (and writes the access log).
+
+Each server gets its own CollectorRegistry, so tests can run several servers in one process.
+The interceptor sees method names, status codes and peers, never metadata: tokens stay out.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.core import GaugeMetricFamily
+
+from service.logs import fields
+
+log = logging.getLogger("service.access")
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
+JOB_BUCKETS = (1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 14400, 43200, 86400)
+
+
+class _GpuMemoryCollector:
+    """Reports CUDA memory only when torch is already imported and a GPU exists (never imports torch)."""
+
+    def collect(self):
+        torch = sys.modules.get("torch")
+        if torch is None or not torch.cuda.is_available():
+            return
+        allocated = GaugeMetricFamily(
+            "codec_gpu_memory_allocated_bytes", "CUDA memory held by tensors", labels=["device"]
+        )
+        reserved = GaugeMetricFamily(
+            "codec_gpu_memory_reserved_bytes", "CUDA memory held by the caching allocator", labels=["device"]
+        )
+        for i in range(torch.cuda.device_count()):
+            allocated.add_metric([str(i)], torch.cuda.memory_allocated(i))
+            reserved.add_metric([str(i)], torch.cuda.memory_reserved(i))
+        yield allocated
+        yield reserved
+
+
+class ServiceMetrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "codec_rpc_requests", "RPCs by method and status code", ["method", "code"], registry=r
+        )
+        self.latency = Histogram(
+            "codec_rpc_latency_seconds", "RPC latency", ["method"], buckets=LATENCY_BUCKETS, registry=r
+        )
+        self.in_flight = Gauge("codec_rpc_in_flight", "RPCs being served", registry=r)
+        self.queue_depth = Gauge("codec_job_queue_depth", "jobs waiting for a worker", registry=r)
+        self.jobs_running = Gauge("codec_jobs_running", "jobs running", registry=r)
+        self.job_duration = Histogram(
+            "codec_job_duration_seconds",
+            "job run time by kind and final state",
+            ["kind", "state"],
+            buckets=JOB_BUCKETS,
+            registry=r,
+        )
+        self.upload_bytes = Counter("codec_upload_bytes", "bytes received in uploads", registry=r)
+        self.disk_used = Gauge("codec_disk_used_bytes", "bytes of stored uploads and results", registry=r)
+        r.register(_GpuMemoryCollector())
+        self._http = None
+
+    def bind_jobs(self, jobs: Any) -> None:
+        self.queue_depth.set_function(lambda: jobs.queue_depth)
+        self.jobs_running.set_function(lambda: jobs.running_count)
+        self.disk_used.set_function(jobs.store.used_bytes)
+
+    def job_finished(self, kind: str, state: str, seconds: float) -> None:
+        self.job_duration.labels(kind, state).observe(seconds)
+
+    def serve_http(self, port: int, host: str = "") -> int:
+        """Start /metrics on `port` (0: any free port); returns the bound port."""
+        server, _thread = start_http_server(port, addr=host or "0.0.0.0", registry=self.registry)
+        self._http = server
+        return server.server_address[1]
+
+    def stop_http(self) -> None:
+        if self._http is not None:
+            self._http.shutdown()
+            self._http.server_close()
+            self._http = None
+
+
+class MetricsInterceptor(grpc.aio.ServerInterceptor):
+    """Counts, times and logs every RPC, whatever ends it (handler, abort, auth failure, cancel)."""
+
+    def __init__(self, metrics: ServiceMetrics) -> None:
+        self.metrics = metrics
+
+    async def intercept_service(self, continuation: Callable, details: grpc.HandlerCallDetails):
+        handler = await continuation(details)
+        if handler is None:
+            return None
+        return _wrap_handler(handler, details.method, self.metrics)
+
+
+def _record(metrics: ServiceMetrics, method: str, start: float, context: grpc.aio.ServicerContext) -> None:
+    elapsed = time.perf_counter() - start
+    code = context.code()
+    if code is None:
+        code = grpc.StatusCode.CANCELLED if context.cancelled() else grpc.StatusCode.OK
+    name = code.name if isinstance(code, grpc.StatusCode) else str(code)
+    metrics.requests.labels(method, name).inc()
+    metrics.latency.labels(method).observe(elapsed)
+    metrics.in_flight.dec()
+    level = (
+        logging.INFO if name in ("OK", "CANCELLED", "NOT_FOUND", "RESOURCE_EXHAUSTED") else logging.WARNING
+    )
+    if method.startswith("/grpc.health"):
+        level = logging.DEBUG
+    log.log(
+        level, "rpc", extra=fields(method=method, code=name, ms=round(elapsed * 1000, 2), peer=context.peer())
+    )
+
+
+def _wrap_handler(
+    handler: grpc.RpcMethodHandler, method: str, metrics: ServiceMetrics
+) -> grpc.RpcMethodHandler:
+    def start(context: grpc.aio.ServicerContext) -> None:
+        metrics.in_flight.inc()
+        t0 = time.perf_counter()
+        context.add_done_callback(lambda _ctx: _record(metrics, method, t0, context))
+
+    if handler.unary_unary:
+        inner = handler.unary_unary
+
+        async def unary_unary(request, context):
+            start(context)
+            return await inner(request, context)
+
+        return grpc.unary_unary_rpc_method_handler(
+            unary_unary, handler.request_deserializer, handler.response_serializer
+        )
+    if handler.stream_unary:
+        inner_su = handler.stream_unary
+
+        async def stream_unary(request_iterator, context):
+            start(context)
+            return await inner_su(request_iterator, context)
+
+        return grpc.stream_unary_rpc_method_handler(
+            stream_unary, handler.request_deserializer, handler.response_serializer
+        )
+    if handler.unary_stream:
+        inner_us = handler.unary_stream
+
+        async def unary_stream(request, context):
+            start(context)
+            async for item in _aiter(inner_us(request, context)):
+                yield item
+
+        return grpc.unary_stream_rpc_method_handler(
+            unary_stream, handler.request_deserializer, handler.response_serializer
+        )
+    inner_ss = handler.stream_stream
+
+    async def stream_stream(request_iterator, context):
+        start(context)
+        async for item in _aiter(inner_ss(request_iterator, context)):
+            yield item
+
+    return grpc.stream_stream_rpc_method_handler(
+        stream_stream, handler.request_deserializer, handler.response_serializer
+    )
+
+
+async def _aiter(result: Any):
+    """Streaming handlers are async generators or coroutines that write via context.write."""
+    if hasattr(result, "__aiter__"):
+        async for item in result:
+            yield item
+    else:
+        await result

@@ -1,0 +1,1 @@
+"""One servicer per proto service; each converts proto -> library call -> proto and nothing more."""

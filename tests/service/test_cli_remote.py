@@ -1,0 +1,83 @@
+"""`codec serve`, `codec jobs ...` and `codec encode/decode --server` through the real CLI entry point."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import CLIP, ROOT, TINY_ENCODE, fake_encode_runner
+
+from codec.cli import main
+from codec.client import CodecClient
+
+
+def _codec(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "codec.cli", *args], cwd=ROOT, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_serve_runs_with_defaults_and_stops_on_sigterm(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "codec.cli", "serve", "--port", "0", "--data-dir", str(tmp_path)],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        port = None
+        for line in proc.stderr:
+            entry = json.loads(line)
+            if entry["msg"] == "listening":
+                port = entry["port"]
+                break
+        assert port and CodecClient(f"127.0.0.1:{port}").health() == "SERVING"
+        healthy = _codec("health", "--server", f"127.0.0.1:{port}")
+        assert healthy.returncode == 0 and healthy.stdout.strip() == "SERVING"
+        locked = _codec("serve", "--port", "0", "--data-dir", str(tmp_path))
+        assert locked.returncode == 2 and "in use by codec serve" in locked.stderr
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_serve_refuses_an_open_bind_without_token(tmp_path: Path) -> None:
+    result = _codec("serve", "--host", "0.0.0.0", "--port", "0", "--data-dir", str(tmp_path))
+    assert result.returncode == 2
+    assert "without a token" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_jobs_commands(make_server, capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    s = make_server(runner=fake_encode_runner(steps=3, step_s=0.01))
+    client = CodecClient(s.target)
+    job_id = client.submit_encode(CLIP, {"size": 0.03})
+    assert main(["jobs", "watch", job_id, "--server", s.target, "-o", str(tmp_path / "r.bin")]) == 0
+    assert (tmp_path / "r.bin").read_bytes() == CLIP.read_bytes()
+    assert main(["jobs", "list", "--server", s.target, "--state", "succeeded"]) == 0
+    out = capsys.readouterr().out
+    assert job_id in out and "succeeded" in out
+    assert main(["jobs", "list", "--server", s.target, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["job_id"] == job_id
+    assert main(["jobs", "cancel", "nope", "--server", s.target]) == 2
+    assert "NOT_FOUND" in capsys.readouterr().err
+    assert main(["jobs", "delete", job_id, "--server", s.target]) == 0
+    assert client.list_jobs() == []
+
+
+@pytest.mark.slow
+def test_encode_and_decode_with_server_flag(server, tiny_bitstream: Path, tmp_path: Path) -> None:
+    out = tmp_path / "remote.hnerv"
+    args = [f"--{k.replace('_', '-')}={v}" for k, v in TINY_ENCODE.items()]
+    assert main(["encode", str(CLIP), "-o", str(out), "--server", server.target, *args]) == 0
+    assert out.read_bytes() == tiny_bitstream.read_bytes()
+    decoded = tmp_path / "frames.y4m"
+    assert main(["decode", str(out), "-o", str(decoded), "--server", server.target, "--frames", "1:4"]) == 0
+    from codec.io.video import probe
+
+    assert probe(decoded).frames == 3
