@@ -20,13 +20,41 @@ from codec.video.hnerv.encode import EncodeOptions, encode_video
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def epochs_for(clip: Path, size: float, seconds: float) -> int:
+    """Epochs that fit the time budget here, from timing a few real training steps of the same model."""
+    import torch
+
+    from codec.io.video import probe
+    from codec.video.hnerv.config import solve_config
+    from codec.video.hnerv.model import HNeRV
+
+    info = probe(clip)
+    cfg = solve_config(info.height, info.width, info.frames, size * 1e6)
+    model = HNeRV(cfg).to(memory_format=torch.channels_last)
+    opt = torch.optim.Adam(model.parameters())
+    x = torch.rand(2, 3, cfg.height, cfg.width).contiguous(memory_format=torch.channels_last)
+    times = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        loss = ((model(x)[0] - x) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        times.append(time.perf_counter() - t0)
+    per_epoch = sorted(times)[2] * info.frames / 2 * 1.1  # median step; prune/quant stages add ~10%
+    return max(4, min(300, int(seconds / per_epoch)))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--input", type=Path, default=ROOT / "assets" / "carphone.mp4")
     ap.add_argument("--out", type=Path, default=ROOT / "out" / "demo")
     ap.add_argument("--size", type=float, default=0.05, help="parameter budget, millions")
-    ap.add_argument("--epochs", type=int, default=16)
+    ap.add_argument("--epochs", type=int, default=0, help="0: as many as fit --seconds on this machine")
+    ap.add_argument("--seconds", type=float, default=120, help="training time to aim for when --epochs is 0")
     args = ap.parse_args()
+    if not args.epochs:
+        args.epochs = epochs_for(args.input, args.size, args.seconds)
     args.out.mkdir(parents=True, exist_ok=True)
     bitstream, decoded = args.out / "carphone.hnerv", args.out / "carphone_decoded.mkv"
 
