@@ -48,7 +48,7 @@ def encode(
     loss: Annotated[str, typer.Option(help="l2 or fusion (0.7 L1 + 0.3 SSIM)")] = "l2",
     weight_bits: int = 8,
     embed_bits: int = 6,
-    prune: Annotated[float, typer.Option(help="magnitude-prune ratio (with --size)")] = 0.0,
+    prune: Annotated[float, typer.Option(help="magnitude-prune ratio (with --size)")] = 0.1,
     max_frames: Annotated[int, typer.Option(help="encode only the first N frames (0: all)")] = 0,
     checkpoint_every: int = 10,
     resume: Annotated[bool, typer.Option("--resume", help="continue an interrupted encode")] = False,

@@ -49,7 +49,7 @@ class EncodeOptions:
     loss: str = "l2"
     weight_bits: int = 8
     embed_bits: int = 6
-    prune: float = 0.0  # magnitude-prune ratio for --size; --bpp chooses its own
+    prune: float = 0.1  # magnitude-prune ratio for --size (zeros are cheap once coded); --bpp picks its own
     checkpoint_every: int = 10
     max_frames: int = 0  # 0: all frames
     compile: bool = False
