@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point: CodecError and bad usage exit 2 with one line on stderr, never a traceback."""
     _mount_remote()
     try:
-        app(args=argv, standalone_mode=False)
+        rv = app(args=argv, standalone_mode=False)  # an Exit(code) raised in a command comes back as rv
     except typer.Exit as e:
         return e.exit_code
     except typer.Abort:
@@ -193,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             e.show()
             return 2
         raise
-    return 0
+    return rv if isinstance(rv, int) else 0
 
 
 if __name__ == "__main__":

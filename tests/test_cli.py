@@ -144,3 +144,42 @@ def test_process_exit_code_and_single_line(tmp_path):
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_ctrl_c_keeps_checkpoint_and_resume_finishes(clip, tmp_path):
+    """SIGINT (Ctrl-C) mid-encode: exit 130 with a hint, checkpoint kept; --resume completes the file."""
+    import signal
+    import time
+
+    data = tmp_path / "data"
+    out = tmp_path / "c.hnerv"
+    args = [
+        sys.executable,
+        "-m",
+        "codec.cli",
+        "encode",
+        str(clip),
+        "-o",
+        str(out),
+        "--epochs",
+        "40",
+        "--size",
+        "0.02",
+        "--checkpoint-every",
+        "1",
+        "--data-dir",
+        str(data),
+    ]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and not list(data.glob("work/*/seg0.ckpt")):
+        time.sleep(0.1)
+    assert list(data.glob("work/*/seg0.ckpt")), "no checkpoint appeared"
+    proc.send_signal(signal.SIGINT)
+    stdout, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (stdout, err)
+    assert "--resume" in err and "Traceback" not in err
+    assert not out.exists()
+    done = subprocess.run([*args, "--resume", "--json"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["file_bytes"] == out.stat().st_size

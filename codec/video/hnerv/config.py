@@ -109,19 +109,24 @@ def solve_config(height: int, width: int, frames: int, budget_params: float, **o
         base.fc_dim = fc
         return base.decoder_params() + embed <= budget_params
 
-    lo, hi = 1, MAX_FC_DIM
-    # Tiny budgets: lower the channel floor (12 in the paper) before giving up, since the floor
-    # dominates the size of the late full-resolution blocks.
-    while not fits(lo) and base.lower_width > 2:
+    def widest() -> int:  # largest stem width that fits, 0 if none
+        lo, hi = 0, MAX_FC_DIM
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
+        return lo
+
+    # Tiny budgets: lower the channel floor (12 in the paper) until the stem is at least as wide
+    # as the floor; otherwise the floor-wide late blocks eat the budget and the stem starves.
+    lo = widest()
+    while lo < base.lower_width and base.lower_width > 2:
         base.lower_width -= 1
-    if not fits(lo):
-        need = HNeRVConfig(**{**base.__dict__, "fc_dim": 1}).decoder_params() + embed
+        lo = widest()
+    if lo == 0:
+        base.fc_dim = 1
         raise InvalidInput(
             f"parameter budget {budget_params / 1e6:.4g}M is too small for {frames} frames of "
-            f"{width}x{height}: the smallest model needs {need / 1e6:.4g}M"
+            f"{width}x{height}: the smallest model needs {(base.decoder_params() + embed) / 1e6:.4g}M"
         )
-    while lo < hi:  # largest fc that fits
-        mid = (lo + hi + 1) // 2
-        lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
     base.fc_dim = lo
     return base
