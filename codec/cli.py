@@ -161,17 +161,20 @@ def info(
             typer.echo(f"{k}: {v}")
 
 
-def _mount_remote() -> None:
-    try:
-        from codec import cli_remote
-    except ImportError:  # the service extras are part of the package; this guards a broken install only
-        return
+def _mount_subcommands() -> None:
+    """`eval` and the service commands live in their own modules to keep this one thin."""
+    if any(c.name == "eval" for c in app.registered_commands):
+        return  # main() may run many times in one process (tests)
+    from codec import cli_remote
+    from codec.cli_eval import eval_cmd
+
+    app.command("eval")(eval_cmd)
     cli_remote.mount(app)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point: CodecError and bad usage exit 2 with one line on stderr, never a traceback."""
-    _mount_remote()
+    _mount_subcommands()
     try:
         rv = app(args=argv, standalone_mode=False)  # an Exit(code) raised in a command comes back as rv
     except typer.Exit as e:

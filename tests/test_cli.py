@@ -183,3 +183,9 @@ def test_ctrl_c_keeps_checkpoint_and_resume_finishes(clip, tmp_path):
     done = subprocess.run([*args, "--resume", "--json"], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["file_bytes"] == out.stat().st_size
+
+
+@pytest.mark.parametrize("args", [["--against", "x266"], ["--sizes", "0.1,abc"], ["--epochs", "0"]])
+def test_eval_bad_arguments(args, clip, capsys):
+    code, _, err = run(["eval", str(clip), *args], capsys)
+    assert_clean_error(code, err)
