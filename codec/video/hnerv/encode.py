@@ -243,8 +243,10 @@ def encode_video(
     resume: bool = False,
 ) -> EncodeResult:
     """Encode a video file into an .hnerv file. With `work_dir` checkpoints are written there every
-    `checkpoint_every` epochs; `resume=True` continues a killed or cancelled encode from them."""
-    from codec.io.video import read_frames
+    `checkpoint_every` epochs; `resume=True` continues a killed or cancelled encode from them.
+
+    With `segment_frames` only one segment's frames are in memory at a time."""
+    from codec.io.video import probe, read_frames
 
     t_start = time.perf_counter()
     opts = options or EncodeOptions()
@@ -252,9 +254,14 @@ def encode_video(
     src, dst = Path(input_path), Path(output_path)
     device = pick_device(opts.device)
     progress(ProgressEvent(phase="read", message=f"reading {src.name}"))
-    frames, info = read_frames(src, 0, opts.max_frames or None)
-    t, h, w = frames.shape[:3]
+    info = probe(src)
+    t, h, w = info.frames, info.height, info.width
+    if opts.max_frames:
+        t = min(t, opts.max_frames)
     seg_len = opts.segment_frames or t
+    whole = None if opts.segment_frames else read_frames(src, 0, t)[0]  # one read when there is one segment
+    if whole is not None:
+        t = len(whole)  # a container's frame count can exceed what decodes
     bounds = [(a, min(a + seg_len, t)) for a in range(0, t, seg_len)]
     pixels = t * h * w
     target_bytes = None
@@ -271,9 +278,12 @@ def encode_video(
     else:
         work = Path(work_dir)
         work.mkdir(parents=True, exist_ok=True)
-    seg_out, recs, stages, train_s, n_params, epochs_run = [], [], {}, 0.0, 0, 0
+    seg_out, frame_psnr, stages, train_s, n_params, epochs_run = [], [], {}, 0.0, 0, 0
     for k, (a, b) in enumerate(bounds):
-        seg_frames = frames[a:b]
+        seg_frames = whole if whole is not None else read_frames(src, a, b)[0]
+        short = len(seg_frames) < b - a
+        if short:  # the file ends early: this is the last segment
+            b = a + len(seg_frames)
         fp = _fingerprint(src, seg_frames, opts, k)
         ckpt = None if work is None else work / f"seg{k}.ckpt"
         if ckpt is not None and not resume and ckpt.exists():
@@ -287,7 +297,8 @@ def encode_video(
         enc = _SegmentEncoder(cfg, seg_frames, opts, device, seg_target, ckpt, fp)
         wbits, wdata, edata, rec = enc.run(seg_progress, cancel)
         seg_out.append((b - a, wbits, wdata, edata))
-        recs.append(rec)
+        frame_psnr.append(psnr(rec, seg_frames).per_frame)
+        del rec, seg_frames
         for name, st in enc.stages.items():  # frame-weighted average over segments
             agg = stages.setdefault(name, {})
             for key, v in st.items():
@@ -295,7 +306,11 @@ def encode_video(
         train_s += enc.train_seconds
         n_params += enc.n_params
         epochs_run += enc.epochs_run
+        if short:
+            break
 
+    t = sum(n for n, *_ in seg_out)
+    pixels = t * h * w
     media = MediaInfo(
         width=w,
         height=h,
@@ -311,12 +326,11 @@ def encode_video(
     tmp.write_bytes(blob)
     os.replace(tmp, dst)
     size = dst.stat().st_size
-    rec_all = np.concatenate(recs)
     result = EncodeResult(
         path=str(dst),
         file_bytes=size,
         bpp=size * 8 / pixels,
-        psnr=psnr(rec_all, frames).mean,
+        psnr=float(np.concatenate(frame_psnr).mean()),
         width=w,
         height=h,
         frames=t,
