@@ -1,7 +1,8 @@
 """What every benchmark result carries, so a number can be traced to the code, command and machine.
 
-`write_result(path, results)` wraps the results with provenance (git SHA and whether the tree was
-dirty, the command line, the machine and its load, library versions) and writes JSON.
+`write_result(path, results)` wraps the results with `provenance()` (git SHA and whether the tree was
+dirty, the command line, the machine, its load and its GPU, library versions) and writes JSON. Every
+script in bench/ writes its JSON through it, so every result records the same fields.
 `new_figure` / `save_figure` make matplotlib figures on the Agg canvas (no display, no global state).
 """
 
@@ -16,10 +17,14 @@ import platform
 import shlex
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results"
+# Written by bench/prepare_gpu.sh: the device machine gets a copy of the working tree without .git.
+GIT_STAMP = ROOT / ".gpu_data" / "GIT_SHA"
+VERSIONS = ("torch", "numpy", "av", "compressai", "pytorch-msssim", "grpcio", "triton", "neural-codec")
 
 
 def _git(*args: str) -> str | None:
@@ -30,10 +35,28 @@ def _git(*args: str) -> str | None:
     return out.stdout.strip()
 
 
-def git_info() -> dict:
-    """HEAD and whether uncommitted changes were present (a dirty tree means HEAD alone is not the code)."""
-    status = _git("status", "--porcelain")
-    return {"sha": _git("rev-parse", "HEAD"), "dirty": None if status is None else bool(status)}
+def git_info(measured: Sequence[str] = ()) -> dict:
+    """HEAD and whether uncommitted changes were present (a dirty tree means HEAD alone is not the code).
+
+    `measured`: paths of the code under test; their own dirty flag tells a rerun on a busy checkout
+    (other files edited) from one whose measured code differs from HEAD. Without .git (the device
+    machine) the commit comes from GIT_STAMP; `source` says which."""
+    measured_dirty = None
+    if (ROOT / ".git").exists():
+        status = _git("status", "--porcelain")
+        info = {"sha": _git("rev-parse", "HEAD"), "dirty": None if status is None else bool(status),
+                "source": "git"}
+        if measured and (changed := _git("status", "--porcelain", "--", *measured)) is not None:
+            measured_dirty = bool(changed)
+    elif GIT_STAMP.exists():  # not asking git: it could answer for an enclosing repository
+        sha, _, state = GIT_STAMP.read_text().strip().partition(" ")
+        info = {"sha": sha or None, "dirty": {"dirty": True, "clean": False}.get(state),
+                "source": str(GIT_STAMP.relative_to(ROOT))}
+    else:
+        info = {"sha": None, "dirty": None, "source": None}
+    if measured:
+        info["measured"] = {"paths": list(measured), "dirty": measured_dirty}
+    return info
 
 
 def _version(dist: str) -> str | None:
@@ -43,8 +66,27 @@ def _version(dist: str) -> str | None:
         return None
 
 
+def gpu_info(torch) -> dict | None:
+    """The CUDA card torch sees (device 0), or None without one."""
+    if not torch.cuda.is_available():
+        return None
+    props = torch.cuda.get_device_properties(0)
+    return {
+        "name": torch.cuda.get_device_name(0),
+        "count": torch.cuda.device_count(),
+        "memory_gib": round(props.total_memory / 2**30, 1),
+        "multiprocessors": props.multi_processor_count,
+        "capability": f"{props.major}.{props.minor}",
+        "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version(),
+    }
+
+
 def machine_info() -> dict:
-    """Where the numbers came from: OS, CPU count and load (timings on a shared box are inflated), GPU."""
+    """Where the numbers came from: OS, CPU count and load (timings on a shared box are inflated), GPU.
+
+    Torch facts (threads, GPU) only when the benchmark has imported torch: importing it just to say
+    so costs seconds, and a benchmark without torch runs nothing on a GPU."""
     info: dict = {
         "platform": platform.platform(),
         "uname": " ".join(platform.uname()),
@@ -54,26 +96,29 @@ def machine_info() -> dict:
     }
     if hasattr(os, "getloadavg"):
         info["loadavg_1_5_15"] = [round(v, 2) for v in os.getloadavg()]
-    try:
-        import torch
-
+    torch = sys.modules.get("torch")
+    if torch is not None:
         info["torch_threads"] = torch.get_num_threads()
-        if torch.cuda.is_available():
-            info["gpu"] = torch.cuda.get_device_name(0)
-            info["cuda"] = torch.version.cuda
-    except ImportError:
-        pass
+        info["gpu"] = gpu_info(torch)
     return info
 
 
 def versions() -> dict:
-    return {d: _version(d) for d in ("torch", "numpy", "av", "compressai", "pytorch-msssim", "neural-codec")}
+    return {d: _version(d) for d in VERSIONS}
 
 
-def provenance() -> dict:
+def command() -> str:
+    """The command line that reruns this: `python -m pkg.mod ...` when started with -m."""
+    spec = getattr(sys.modules.get("__main__"), "__spec__", None)
+    argv = ["-m", spec.name, *sys.argv[1:]] if spec is not None and spec.name else sys.argv
+    return shlex.join([sys.executable, *argv])
+
+
+def provenance(measured: Sequence[str] = ()) -> dict:
+    """Everything above, in one block; capture it at the start of a long run (the load then)."""
     return {
-        "git": git_info(),
-        "command": " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv]),
+        "git": git_info(measured),
+        "command": command(),
         "machine": machine_info(),
         "versions": versions(),
         "date_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -81,13 +126,15 @@ def provenance() -> dict:
 
 
 def _finite(o: object) -> object:
-    """JSON has no NaN/inf: write them as null rather than emit invalid JSON."""
-    if isinstance(o, float) and not math.isfinite(o):
-        return None
+    """Plain JSON values: NaN/inf become null (JSON has neither), numpy and torch scalars Python ones."""
+    if isinstance(o, float):
+        return o if math.isfinite(o) else None
     if isinstance(o, dict):
-        return {k: _finite(v) for k, v in o.items()}
+        return {str(k): _finite(v) for k, v in o.items()}
     if isinstance(o, list | tuple):
         return [_finite(v) for v in o]
+    if getattr(o, "ndim", None) == 0 and hasattr(o, "item"):  # np.float32(1.0), torch.tensor(1.0)
+        return _finite(o.item())
     return o
 
 

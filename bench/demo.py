@@ -10,14 +10,13 @@ import argparse
 import time
 from pathlib import Path
 
+from bench.common import ROOT
 from codec.baselines import baseline_at_bpp
 from codec.cli_progress import ProgressBar
 from codec.io.video import read_frames
 from codec.metrics import psnr
 from codec.video.hnerv.decode import decode_to_file
 from codec.video.hnerv.encode import EncodeOptions, encode_video
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def epochs_for(clip: Path, size: float, seconds: float) -> int:

@@ -11,24 +11,19 @@ distribution (what any coder that does not overfit the sample would spend on ave
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
-import json
 import math
-import os
-import platform
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from bench.common import RESULTS, ROOT, provenance, write_result
 from codec.entropy import decode_ints, empirical_entropy_bits, encode_ints
 from codec.entropy.plan import choose_plan
 
-ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "bench" / "results" / "entropy_overhead.json"
+OUT = RESULTS / "entropy_overhead.json"
+MEASURED = ("codec/entropy", "bench/entropy_overhead.py")  # git.measured.dirty: changes to these
 CARPHONE = ROOT / "assets" / "carphone.mp4"
 
 
@@ -142,48 +137,12 @@ def _pct(v: float | None) -> str:
     return "      -" if v is None else f"{v:+7.2%}"
 
 
-def environment() -> dict:
-    try:
-        sha = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        dirty = bool(
-            subprocess.run(
-                ["git", "status", "--porcelain", "--", "codec/entropy", "bench/entropy_overhead.py"],
-                cwd=ROOT,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout.strip()
-        )
-    except (OSError, subprocess.CalledProcessError):
-        sha, dirty = None, None
-    versions = {}
-    for pkg in ("numpy", "torch", "compressai"):
-        try:
-            versions[pkg] = importlib.metadata.version(pkg)  # no `import torch`: seconds saved
-        except importlib.metadata.PackageNotFoundError:
-            versions[pkg] = None
-    return {
-        "git_sha": sha,
-        "git_dirty": dirty,  # uncommitted changes to the measured code
-        "command": " ".join([Path(sys.executable).name, "-m", "bench.entropy_overhead", *sys.argv[1:]]),
-        "machine": {"processor": platform.processor(), "uname": " ".join(platform.uname()), "cpus": _cpus()},
-        "python": platform.python_version(),
-        "versions": versions,
-        "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-    }
-
-
-def _cpus() -> int | None:
-    return os.cpu_count()
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="sizes up to 1e5 only")
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
+    prov = provenance(MEASURED)
     sizes = [1_000, 10_000, 100_000] + ([] if args.quick else [1_000_000])
     rows = []
     print(
@@ -206,9 +165,7 @@ def main() -> None:
             f"{_pct(r['overhead_vs_empirical'])} {_pct(r['overhead_vs_true'])} {p['shift']:5d} {p['k']:5d} "
             f"{'y' if p['escape'] else 'n':>3s} {r['encode_s']:6.3f} {r['decode_s']:6.3f}"
         )
-    result = {"benchmark": "entropy_overhead", "environment": environment(), "rows": rows}
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    write_result(args.out, {"benchmark": "entropy_overhead", "rows": rows}, prov)
     print(f"wrote {args.out}")
 
 

@@ -10,8 +10,9 @@
 #   PY            the Python (default: .venv/bin/python when there, else python3)
 #
 # A section NAME is `$PY -m bench.gpu_NAME --out DIR --budget-s S [--smoke]`. It writes
-# DIR/gpu_NAME.json with at least {"status", "environment": {"card"}, "table": [[metric, value,
-# target, PASS|FAIL|n/a|""]]}, rewritten after each of its phases so that a kill leaves what was
+# DIR/gpu_NAME.json through bench.common.write_result ("provenance": commit, command, machine, GPU,
+# versions) with at least {"status", "environment": {"card"}, "table": [[metric, value, target,
+# PASS|FAIL|n/a|""]]}, rewritten after each of its phases so that a kill leaves what was
 # measured, and it must finish inside S: `timeout` sends SIGINT at S and SIGKILL 20 s later.
 # At the end the sections are merged into gpu_<card>.json in OUT (and in bench/results/ unless
 # smoke) and one table is printed. Exit status: 0 when every section reports "ok".

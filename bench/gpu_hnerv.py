@@ -21,14 +21,11 @@ Run through bench/gpu.sh (docs/GPU.md), or alone: python -m bench.gpu_hnerv --ou
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import json
 import math
 import os
-import platform
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -41,10 +38,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from bench.common import ROOT, provenance, write_result
 from codec.errors import Cancelled
 from codec.progress import CancelToken, ProgressEvent
 
-ROOT = Path(__file__).resolve().parents[1]
 PAPER_EPOCHS = 300
 TARGETS = {"psnr_float_db": 35.57, "train_300_epochs_s": 90.0, "decode_fps": 2000.0}
 REFERENCE = {"official_code_h200_s_per_epoch": 2.2, "official_psnr_epoch100": 31.10,
@@ -114,26 +111,15 @@ def find_video() -> Path:
 
 
 # ---- report ------------------------------------------------------------------------------
-def _finite(x):
-    """JSON has no NaN/inf: write null instead, recursively."""
-    if isinstance(x, float):
-        return x if math.isfinite(x) else None
-    if isinstance(x, dict):
-        return {str(k): _finite(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_finite(v) for v in x]
-    if isinstance(x, (np.floating, np.integer)):
-        return _finite(x.item())
-    return x
-
-
 class Report:
-    """The section's JSON, rewritten atomically after every phase."""
+    """The section's JSON (bench.common.write_result: provenance first), rewritten atomically after
+    every phase."""
 
     def __init__(self, path: Path) -> None:
+        self._t0 = time.perf_counter()  # the section's clock: `timeout` counts from before this
         self.path = path
+        self.provenance = provenance()  # at the start: the load then, the code as it was
         self.data: dict = {"section": "hnerv", "status": "running", "phases_s": {}}
-        self._t0 = time.perf_counter()
 
     def elapsed(self) -> float:
         return time.perf_counter() - self._t0
@@ -144,48 +130,14 @@ class Report:
 
     def save(self) -> None:
         self.data["elapsed_s"] = round(self.elapsed(), 3)
-        tmp = self.path.with_name(self.path.name + ".tmp")
-        tmp.write_text(json.dumps(_finite(self.data), indent=1))
-        os.replace(tmp, self.path)
+        write_result(self.path, self.data, self.provenance)
 
 
-def _git() -> dict:
-    try:
-        run = lambda *a: subprocess.run(["git", *a], cwd=ROOT, capture_output=True, text=True,  # noqa: E731
-                                        check=True).stdout.strip()
-        return {"git_sha": run("rev-parse", "HEAD"), "git_dirty": bool(run("status", "--porcelain"))}
-    except (OSError, subprocess.CalledProcessError):
-        pass
-    stamp = ROOT / ".gpu_data" / "GIT_SHA"  # written by bench/prepare_gpu.sh: the device has no .git
-    if stamp.exists():
-        sha, _, dirty = stamp.read_text().strip().partition(" ")
-        return {"git_sha": sha, "git_dirty": dirty == "dirty"}
-    return {"git_sha": None, "git_dirty": None}
-
-
-def environment(device: torch.device) -> dict:
-    versions = {}
-    for pkg in ("torch", "numpy", "av", "compressai", "pytorch-msssim", "triton"):
-        try:
-            versions[pkg] = importlib.metadata.version(pkg)
-        except importlib.metadata.PackageNotFoundError:
-            versions[pkg] = None
-    env = {
-        **_git(),
-        "command": " ".join([Path(sys.executable).name, "-m", "bench.gpu_hnerv", *sys.argv[1:]]),
-        "python": platform.python_version(),
-        "versions": versions,
-        "machine": {"uname": " ".join(platform.uname()), "cpus": os.cpu_count()},
-        "time_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "card": "cpu",
-    }
-    if device.type == "cuda":
-        props = torch.cuda.get_device_properties(device)
-        env.update(card=torch.cuda.get_device_name(device), cuda=torch.version.cuda,
-                   gpu={"memory_gib": round(props.total_memory / 2**30, 1),
-                        "multiprocessors": props.multi_processor_count,
-                        "capability": f"{props.major}.{props.minor}"})
-    return env
+def environment(prov: dict, device: torch.device) -> dict:
+    """What bench/gpu.sh and docs/GPU.md read from a section: the card ("cpu" when the section ran
+    on the CPU), the command and the versions; the full record is the JSON's `provenance`."""
+    gpu = prov["machine"].get("gpu") if device.type == "cuda" else None
+    return {"card": gpu["name"] if gpu else "cpu", "command": prov["command"], "versions": prov["versions"]}
 
 
 # ---- phases ------------------------------------------------------------------------------
@@ -585,7 +537,7 @@ def run(args: argparse.Namespace, report: Report) -> None:
     device = pick_device(s.device)
     report.data.update(smoke=args.smoke, device=device.type, setting={**asdict(s), "prune": _prune(s)},
                        targets=TARGETS, reference=REFERENCE, budget_s=args.budget_s,
-                       environment=environment(device))
+                       environment=environment(report.provenance, device))
     reserve = POST_TRAIN_RESERVE_S[device.type]
     end = time.perf_counter() + args.budget_s - report.elapsed()
 

@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -33,9 +31,9 @@ from pathlib import Path
 import grpc
 import psutil
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # also run as a script
 
+from bench.common import RESULTS, ROOT, provenance, write_result  # noqa: E402
 from codec.client import CodecClient, RetryPolicy, close_channels  # noqa: E402
 from codec.errors import InvalidInput  # noqa: E402
 from codec.rpc import common_pb2, jobs_pb2_grpc  # noqa: E402
@@ -190,8 +188,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--upload-mb", type=int, default=200)
     ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
-    ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "grpc_bench.json")
+    ap.add_argument("--out", type=Path, default=RESULTS / "grpc_bench.json")
     args = ap.parse_args()
+    prov = provenance()  # before the server starts: the machine's load without it
     upload_bytes = (20 if args.quick else args.upload_mb) * MB
     calls = 50 if args.quick else 400
 
@@ -232,14 +231,7 @@ def main() -> None:
 
     result = {
         "benchmark": "grpc_bench",
-        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "grpcio": grpc.__version__,
-            "device": "CPU only (no GPU involved: transport and server overhead)",
-        },
+        "device": "CPU only (no GPU involved: transport and server overhead)",
         "upload": {
             "payload_mb": round(upload_bytes / MB, 1),
             "payload_note": "random bytes: received, written, fsynced in full, then refused as not a video",
@@ -250,8 +242,7 @@ def main() -> None:
         "memory_16_uploads": memory,
         "quick": args.quick,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    write_result(args.out, result, prov)
     print(f"wrote {args.out}")
 
 

@@ -40,10 +40,13 @@ print(pathlib.Path(list(spec.submodule_search_locations)[0]) / "datasets" / "dat
 EOF
 )
 cp "$src" .gpu_data/bigbuckbunny.mp4
-# The device gets a copy of the working tree without .git: the results name the commit from here.
+# The device gets a copy of the working tree without .git: the results name the commit from here
+# (bench.common.git_info reads this stamp there). No git here: no stamp, rather than a stale one.
 if sha=$(git rev-parse HEAD 2>/dev/null); then
     [ -n "$(git status --porcelain)" ] && state=dirty || state=clean
     echo "$sha $state" > .gpu_data/GIT_SHA
+else
+    rm -f .gpu_data/GIT_SHA
 fi
 
 # compressai's rANS extension must not need numpy (the device has numpy 2, compressai wants <2).
