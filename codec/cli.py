@@ -56,6 +56,9 @@ def encode(
     data_dir: DataDirOpt = None,
     server: Annotated[str | None, typer.Option(help="HOST:PORT of a codec server")] = None,
     token_file: Annotated[Path | None, typer.Option(help="bearer token for --server")] = None,
+    tls_ca: Annotated[Path | None, typer.Option(help="CA cert of a TLS --server ($CODEC_TLS_CA)")] = None,
+    tls_cert: Annotated[Path | None, typer.Option(help="client certificate for mutual TLS")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="client key for mutual TLS")] = None,
 ) -> None:
     """Encode a video into an .hnerv file."""
     from codec.cli_progress import ProgressBar
@@ -80,10 +83,11 @@ def encode(
     )
     opts.validate()
     if server:
-        from codec.client import remote_encode
+        from codec.client import TlsFiles, remote_encode
 
+        tls = TlsFiles.from_flags(tls_ca, tls_cert, tls_key)
         with ProgressBar() as bar:
-            remote_encode(server, input, output, opts, token_file=token_file, progress=bar)
+            remote_encode(server, input, output, opts, token_file=token_file, progress=bar, tls=tls)
         typer.echo(f"wrote {output} ({output.stat().st_size} bytes)")
         return
     if not input.exists():
@@ -122,12 +126,16 @@ def decode(
     device: DeviceOpt = "auto",
     server: Annotated[str | None, typer.Option(help="HOST:PORT of a codec server")] = None,
     token_file: Annotated[Path | None, typer.Option(help="bearer token for --server")] = None,
+    tls_ca: Annotated[Path | None, typer.Option(help="CA cert of a TLS --server ($CODEC_TLS_CA)")] = None,
+    tls_cert: Annotated[Path | None, typer.Option(help="client certificate for mutual TLS")] = None,
+    tls_key: Annotated[Path | None, typer.Option(help="client key for mutual TLS")] = None,
 ) -> None:
     """Decode an .hnerv file into a video or PNG frames."""
     if server:
-        from codec.client import remote_decode
+        from codec.client import TlsFiles, remote_decode
 
-        n = remote_decode(server, input, output, frames=frames, token_file=token_file)
+        tls = TlsFiles.from_flags(tls_ca, tls_cert, tls_key)
+        n = remote_decode(server, input, output, frames=frames, token_file=token_file, tls=tls)
     else:
         from codec.video.hnerv.decode import decode_to_file
 

@@ -8,7 +8,6 @@ turns into one line and exit code 2.
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 from typing import Annotated
@@ -38,11 +37,8 @@ def _client(
 ):
     from codec.client import CodecClient, TlsFiles
 
-    if not (tls_ca or tls_cert or tls_key):
-        return CodecClient(server, token_file=token_file)  # TLS from $CODEC_TLS_* if set
-    name = os.environ.get("CODEC_TLS_SERVER_NAME", "")
-    tls = TlsFiles(ca=tls_ca, cert=tls_cert, key=tls_key, server_name=name)
-    return CodecClient(server, token_file=token_file, tls=tls)
+    # No TLS flag: CodecClient falls back to $CODEC_TLS_*.
+    return CodecClient(server, token_file=token_file, tls=TlsFiles.from_flags(tls_ca, tls_cert, tls_key))
 
 
 def _job_dict(job) -> dict:

@@ -3,7 +3,8 @@
 One channel per (server, credentials) is kept for the life of the process. Unary calls have a
 deadline; every call is retried with exponential backoff and jitter on UNAVAILABLE, and on
 RESOURCE_EXHAUSTED when the server says when to retry (a full queue, not a too-large input).
-Uploads restart from the file, downloads resume from the last offset received.
+Uploads are resumable: a retry asks the server how much it holds (QueryUpload) and sends the rest;
+downloads resume from the last offset received.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import os
 import random
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
@@ -144,6 +146,17 @@ class TlsFiles:
     cert: Path | None = None  # client certificate for mutual TLS
     key: Path | None = None
     server_name: str = ""  # override the name checked against the server's certificate
+
+    @classmethod
+    def from_flags(
+        cls, ca: Path | None = None, cert: Path | None = None, key: Path | None = None
+    ) -> TlsFiles | None:
+        """TLS from `--tls-ca/--tls-cert/--tls-key`; None when none is given (then $CODEC_TLS_* apply)."""
+        if not (ca or cert or key):
+            return None
+        if (cert is None) != (key is None):
+            raise InvalidInput("--tls-cert and --tls-key go together (mutual TLS needs both)")
+        return cls(ca=ca, cert=cert, key=key, server_name=os.environ.get("CODEC_TLS_SERVER_NAME", ""))
 
     @classmethod
     def from_env(cls) -> TlsFiles | None:
@@ -341,9 +354,17 @@ class CodecClient:
     # ---- video ----
 
     def submit_encode(
-        self, input_path: str | os.PathLike[str], options: Any = None, chunk_size: int = CHUNK_BYTES
+        self,
+        input_path: str | os.PathLike[str],
+        options: Any = None,
+        chunk_size: int = CHUNK_BYTES,
+        resumable: bool = True,
     ) -> str:
-        """Upload a video with options (library EncodeOptions, dict or None); returns the job id."""
+        """Upload a video with options (library EncodeOptions, dict or None); returns the job id.
+
+        A resumable upload whose stream breaks continues where the server's copy ends, and one
+        whose reply was lost is not sent twice; a server that lost it (a restart) gets it again.
+        """
         path = Path(input_path)
         if not path.is_file():
             raise InvalidInput(f"{path}: no such file")
@@ -352,17 +373,47 @@ class CodecClient:
         opts = encode_options_proto(options)
         opts.filename = path.name
         opts.total_bytes = path.stat().st_size
+        upload_id = uuid.uuid4().hex if resumable else ""
 
-        def requests() -> Iterator[video_pb2.EncodeChunk]:
-            yield video_pb2.EncodeChunk(options=opts)
+        def requests(first: video_pb2.EncodeChunk, offset: int) -> Iterator[video_pb2.EncodeChunk]:
+            yield first
             with open(path, "rb") as f:
-                offset = 0
+                f.seek(offset)
                 while data := f.read(chunk_size):
                     yield video_pb2.EncodeChunk(chunk=common_pb2.Chunk(offset=offset, data=data))
                     offset += len(data)
 
-        ref = self._call(lambda: self.video.SubmitEncode(requests(), metadata=self.metadata))
-        return ref.job_id
+        resume_from: int | None = None  # None: send the options and the whole file
+        attempt = 0
+        while True:
+            if resume_from is None:
+                first = video_pb2.EncodeChunk(options=opts, upload_id=upload_id)
+            else:
+                first = video_pb2.EncodeChunk(resume_upload_id=upload_id)
+            try:
+                ref = self.video.SubmitEncode(requests(first, resume_from or 0), metadata=self.metadata)
+                return ref.job_id
+            except grpc.RpcError as err:
+                gone = resume_from is not None and err.code() == grpc.StatusCode.NOT_FOUND  # expired
+                delay = 0.0 if gone and attempt + 1 < self.retry.attempts else self.retry.delay(attempt, err)
+                if delay is None:
+                    raise error_from_rpc(err, self.server) from None
+                time.sleep(delay)
+                attempt += 1
+            if upload_id:
+                status = self.query_upload(upload_id)
+                if status is not None and status.job_id:
+                    return status.job_id  # it went through; only the reply was lost
+                resume_from = None if status is None else status.committed_bytes
+
+    def query_upload(self, upload_id: str) -> video_pb2.UploadStatus | None:
+        """How much of a resumable upload the server holds; None if it holds none of it."""
+        try:
+            return self._unary(self.video.QueryUpload, video_pb2.QueryUploadRequest(upload_id=upload_id))
+        except RemoteError as e:
+            if e.code in (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.UNIMPLEMENTED):  # an older server
+                return None
+            raise
 
     def decode_stream(
         self,

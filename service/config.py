@@ -22,6 +22,10 @@ class Limits:
     max_epochs: int = 10_000
     max_queued_jobs: int = 16  # waiting jobs beyond the running ones; more -> RESOURCE_EXHAUSTED
     max_concurrent_uploads: int = 8
+    # A resumable upload whose stream broke is kept this long for the client to continue it; only
+    # its bytes count (disk quota), not a queue or upload slot. The oldest go beyond max_parked_uploads.
+    upload_resume_ttl_s: float = 3600.0
+    max_parked_uploads: int = 16
     max_concurrent_decodes: int = 2
     disk_quota_bytes: int = 50 * GiB  # uploads + results of every stored job; 0: no quota
     job_ttl_s: float = 7 * 24 * 3600.0  # finished jobs are deleted this long after they finish

@@ -5,8 +5,9 @@ Everything runs on the event loop except the runners themselves, which run in a 
 class keeps only what dies with the process (the queue order, cancel tokens, watchers).
 
 Files of a job: `<data_dir>/jobs/<id>/input<suffix>`, `work/` (the encoder's checkpoints) and
-`result.bin`. An upload is written under `<data_dir>/uploads/<id>/` and moved into `jobs/` in
-the same step that inserts the job's row, so a half-received upload never becomes a job.
+`result.bin`. An upload is written under `<data_dir>/uploads/<id>/` (see service/uploads.py) and
+moved into `jobs/` in the same step that inserts the job's row, so a half-received upload never
+becomes a job.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import logging
 import os
 import shutil
 import time
-import uuid
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -33,6 +33,7 @@ from service.errors import Busy, ServiceError, code_and_message, to_rpc_status
 from service.jobstore import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, JobRecord, JobStore
 from service.logs import fields
 from service.runners import RUNNERS, JobContext, Runner
+from service.uploads import Upload, UploadTable
 
 log = logging.getLogger("service.jobs")
 
@@ -49,17 +50,6 @@ class Update:
     event: dict[str, Any] | None
     error_code: int = 0
     error_message: str = ""
-
-
-@dataclass
-class Upload:
-    """An admitted upload: a slot in the queue and a directory to write into."""
-
-    job_id: str
-    kind: str
-    dir: Path
-    received: int = 0
-    closed: bool = False
 
 
 @dataclass
@@ -95,7 +85,7 @@ class JobManager:
         self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="codec-job")
         self._pending: deque[str] = deque()
         self._running: dict[str, _Running] = {}
-        self._uploads: dict[str, Upload] = {}
+        self.uploads = UploadTable(self.uploads_dir, limits.upload_resume_ttl_s, limits.max_parked_uploads)
         self._watchers: dict[str, set[asyncio.Queue]] = {}
         self._accepting = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -106,8 +96,7 @@ class JobManager:
     async def start(self, sweep_interval_s: float = 60.0) -> None:
         self._loop = asyncio.get_running_loop()
         self.jobs_dir.mkdir(parents=True, exist_ok=True)
-        shutil.rmtree(self.uploads_dir, ignore_errors=True)  # uploads never acknowledged
-        self.uploads_dir.mkdir(parents=True, exist_ok=True)
+        self.uploads.reset()
         self._recover()
         self._remove_orphans()
         self.sweep()
@@ -177,10 +166,19 @@ class JobManager:
 
     # ---- admission -------------------------------------------------------------------------------
 
-    def begin_upload(self, kind: str, declared_bytes: int = 0) -> Upload:
-        """Admit an upload, or raise Busy (queue full: retry later) / ResourceLimit (too large, quota)."""
-        if not self._accepting:
-            raise ServiceError(grpc.StatusCode.UNAVAILABLE, "server is shutting down", "DRAINING")
+    def begin_upload(
+        self,
+        kind: str,
+        declared_bytes: int = 0,
+        upload_id: str = "",
+        options: dict[str, Any] | None = None,
+        input_name: str = "input.bin",
+    ) -> Upload:
+        """Admit an upload, or raise Busy (queue full: retry later) / ResourceLimit (too large, quota).
+
+        With an `upload_id` the upload is resumable: `end_upload(keep=True)` parks it for
+        `resume_upload` instead of deleting it.
+        """
         if kind not in self.runners:
             raise ServiceError(grpc.StatusCode.UNIMPLEMENTED, f"no runner for job kind {kind!r}")
         lim = self.limits
@@ -188,51 +186,83 @@ class JobManager:
             raise ResourceLimit(
                 f"upload of {declared_bytes} bytes exceeds the limit of {lim.max_upload_bytes}"
             )
-        if len(self._uploads) >= lim.max_concurrent_uploads:
-            raise Busy(f"{len(self._uploads)} uploads in progress; try again shortly", lim.retry_after_s)
-        outstanding = len(self._pending) + len(self._running) + len(self._uploads)
+        self.uploads.expire()
+        self._admit(declared_bytes)
+        return self.uploads.add(kind, declared_bytes, upload_id, options or {}, input_name)
+
+    async def resume_upload(self, upload_id: str) -> Upload:
+        """Hand a parked (or stale) resumable upload to the calling task, admitted like a new one."""
+        up, job_id = self.uploads.find(upload_id)
+        if up is None or job_id:
+            what = f"became job {job_id}" if job_id else "is unknown or expired; start again"
+            raise ServiceError(grpc.StatusCode.NOT_FOUND, f"upload {upload_id!r} {what}", "UPLOAD_NOT_FOUND")
+        await self.uploads.take_over(up)
+        try:
+            self._admit(max(0, up.declared - up.received), holding=1)
+        except BaseException:
+            self.uploads.park(up)
+            raise
+        return up
+
+    def query_upload(self, upload_id: str) -> tuple[Upload, str]:
+        """(the upload, '' or the job it became); NOT_FOUND when the server does not hold it."""
+        up, job_id = self.uploads.find(upload_id)
+        if up is None:
+            raise ServiceError(
+                grpc.StatusCode.NOT_FOUND,
+                f"no upload {upload_id!r} (unknown, expired or lost in a restart); start again",
+                "UPLOAD_NOT_FOUND",
+            )
+        return up, job_id
+
+    def _admit(self, extra_bytes: int, holding: int = 0) -> None:
+        """Room for one more upload? `holding`: uploads the caller already counts as active."""
+        if not self._accepting:
+            raise ServiceError(grpc.StatusCode.UNAVAILABLE, "server is shutting down", "DRAINING")
+        lim = self.limits
+        active = self.uploads.active - holding
+        if active >= lim.max_concurrent_uploads:
+            raise Busy(f"{active} uploads in progress; try again shortly", lim.retry_after_s)
+        outstanding = len(self._pending) + len(self._running) + active
         if outstanding >= self.workers + lim.max_queued_jobs:
             raise Busy(
                 f"job queue is full ({len(self._pending)} waiting, {len(self._running)} running)",
                 lim.retry_after_s * max(1, len(self._pending)),
             )
-        self.check_quota(declared_bytes)
-        job_id = uuid.uuid4().hex[:16]
-        up = Upload(job_id=job_id, kind=kind, dir=self.uploads_dir / job_id)
-        up.dir.mkdir(parents=True)
-        self._uploads[job_id] = up
-        return up
+        self.check_quota(extra_bytes)
 
     def check_quota(self, extra_bytes: int) -> None:
         quota = self.limits.disk_quota_bytes
         if not quota:
             return
-        used = self.store.used_bytes() + sum(u.received for u in self._uploads.values())
+        used = self.store.used_bytes() + self.uploads.bytes_held
         if used + extra_bytes > quota:
             raise ResourceLimit(
                 f"disk quota of {quota} bytes for uploads and results is used up ({used} used); "
                 "delete finished jobs (DeleteJob) or wait for them to expire"
             )
 
-    def abort_upload(self, up: Upload) -> None:
-        if not up.closed:
-            up.closed = True
-            self._uploads.pop(up.job_id, None)
-            shutil.rmtree(up.dir, ignore_errors=True)
+    def end_upload(self, up: Upload, keep: bool = False) -> None:
+        """The receiving call is over. Committed: nothing to do. `keep` and resumable: park it for
+        a resuming call. Otherwise delete it."""
+        if up.closed:
+            return
+        if keep and up.upload_id and up.received:
+            self.uploads.park(up)
+        else:
+            self.uploads.discard(up)
 
-    def commit_upload(self, up: Upload, input_name: str, options: dict[str, Any]) -> JobRecord:
+    def commit_upload(self, up: Upload) -> JobRecord:
         """Turn a complete, checked upload into a QUEUED job (one rename, one insert)."""
         if not self._accepting:
             raise ServiceError(grpc.StatusCode.UNAVAILABLE, "server is shutting down", "DRAINING")
         final = self.job_dir(up.job_id)
-        src = up.dir / input_name
-        rec = JobRecord(id=up.job_id, kind=up.kind, options=options, input_bytes=src.stat().st_size)
+        rec = JobRecord(id=up.job_id, kind=up.kind, options=up.options, input_bytes=up.path.stat().st_size)
         os.replace(up.dir, final)
-        up.closed = True
-        self._uploads.pop(up.job_id, None)
+        self.uploads.committed(up)
         expected = self._input_path(up.job_id, rec)
-        if final / input_name != expected:
-            os.replace(final / input_name, expected)
+        if final / up.input_name != expected:
+            os.replace(final / up.input_name, expected)
         self.store.insert(rec)
         self._pending.append(rec.id)
         log.info("job queued", extra=fields(job_id=rec.id, kind=rec.kind, input_bytes=rec.input_bytes))
@@ -409,6 +439,7 @@ class JobManager:
 
     def sweep(self) -> int:
         """Delete finished jobs older than the TTL; returns how many."""
+        self.uploads.expire()
         ids = self.store.expired(time.time(), self.limits.job_ttl_s)
         for job_id in ids:
             self._remove(job_id)

@@ -6,10 +6,12 @@ The interceptor sees method names, status codes and peers, never metadata: token
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
@@ -103,39 +105,56 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
         return _wrap_handler(handler, details.method, self.metrics)
 
 
-def _record(metrics: ServiceMetrics, method: str, start: float, context: grpc.aio.ServicerContext) -> None:
-    elapsed = time.perf_counter() - start
-    code = context.code()
-    if code is None:
-        code = grpc.StatusCode.CANCELLED if context.cancelled() else grpc.StatusCode.OK
-    name = code.name if isinstance(code, grpc.StatusCode) else str(code)
-    metrics.requests.labels(method, name).inc()
-    metrics.latency.labels(method).observe(elapsed)
-    metrics.in_flight.dec()
-    level = (
-        logging.INFO if name in ("OK", "CANCELLED", "NOT_FOUND", "RESOURCE_EXHAUSTED") else logging.WARNING
-    )
-    if method.startswith("/grpc.health"):
-        level = logging.DEBUG
-    log.log(
-        level, "rpc", extra=fields(method=method, code=name, ms=round(elapsed * 1000, 2), peer=context.peer())
-    )
+class _Call:
+    """One RPC being served: counted and timed when gRPC reports it done."""
+
+    def __init__(self, metrics: ServiceMetrics, method: str, context: grpc.aio.ServicerContext) -> None:
+        self.metrics, self.method, self.context = metrics, method, context
+        self.start = time.perf_counter()
+        self.cancelled = False  # the handler was cancelled: the client went away (no status was set)
+        metrics.in_flight.inc()
+        context.add_done_callback(lambda _ctx: self.record())
+
+    def record(self) -> None:
+        elapsed = time.perf_counter() - self.start
+        code = self.context.code()
+        if code is None:
+            cancelled = self.cancelled or self.context.cancelled()
+            code = grpc.StatusCode.CANCELLED if cancelled else grpc.StatusCode.OK
+        name = code.name if isinstance(code, grpc.StatusCode) else str(code)
+        self.metrics.requests.labels(self.method, name).inc()
+        self.metrics.latency.labels(self.method).observe(elapsed)
+        self.metrics.in_flight.dec()
+        quiet = ("OK", "CANCELLED", "NOT_FOUND", "RESOURCE_EXHAUSTED")
+        level = logging.INFO if name in quiet else logging.WARNING
+        if self.method.startswith("/grpc.health"):
+            level = logging.DEBUG
+        log.log(
+            level,
+            "rpc",
+            extra=fields(
+                method=self.method, code=name, ms=round(elapsed * 1000, 2), peer=self.context.peer()
+            ),
+        )
+
+    @contextlib.contextmanager
+    def watch(self) -> Iterator[None]:
+        try:
+            yield
+        except asyncio.CancelledError:
+            self.cancelled = True
+            raise
 
 
 def _wrap_handler(
     handler: grpc.RpcMethodHandler, method: str, metrics: ServiceMetrics
 ) -> grpc.RpcMethodHandler:
-    def start(context: grpc.aio.ServicerContext) -> None:
-        metrics.in_flight.inc()
-        t0 = time.perf_counter()
-        context.add_done_callback(lambda _ctx: _record(metrics, method, t0, context))
-
     if handler.unary_unary:
         inner = handler.unary_unary
 
         async def unary_unary(request, context):
-            start(context)
-            return await inner(request, context)
+            with _Call(metrics, method, context).watch():
+                return await inner(request, context)
 
         return grpc.unary_unary_rpc_method_handler(
             unary_unary, handler.request_deserializer, handler.response_serializer
@@ -144,8 +163,8 @@ def _wrap_handler(
         inner_su = handler.stream_unary
 
         async def stream_unary(request_iterator, context):
-            start(context)
-            return await inner_su(request_iterator, context)
+            with _Call(metrics, method, context).watch():
+                return await inner_su(request_iterator, context)
 
         return grpc.stream_unary_rpc_method_handler(
             stream_unary, handler.request_deserializer, handler.response_serializer
@@ -154,9 +173,9 @@ def _wrap_handler(
         inner_us = handler.unary_stream
 
         async def unary_stream(request, context):
-            start(context)
-            async for item in _aiter(inner_us(request, context)):
-                yield item
+            with _Call(metrics, method, context).watch():
+                async for item in _aiter(inner_us(request, context)):
+                    yield item
 
         return grpc.unary_stream_rpc_method_handler(
             unary_stream, handler.request_deserializer, handler.response_serializer
@@ -164,9 +183,9 @@ def _wrap_handler(
     inner_ss = handler.stream_stream
 
     async def stream_stream(request_iterator, context):
-        start(context)
-        async for item in _aiter(inner_ss(request_iterator, context)):
-            yield item
+        with _Call(metrics, method, context).watch():
+            async for item in _aiter(inner_ss(request_iterator, context)):
+                yield item
 
     return grpc.stream_stream_rpc_method_handler(
         stream_stream, handler.request_deserializer, handler.response_serializer

@@ -1,4 +1,4 @@
-"""VideoService: upload a clip for an HNeRV encode job; decode a bitstream to frames or a file."""
+"""VideoService: upload a clip for an HNeRV encode job (resumable); decode a bitstream to frames or a file."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ from codec.rpc import common_pb2, video_pb2, video_pb2_grpc
 from service.bridge import iterate_in_thread
 from service.config import Limits, MiB
 from service.errors import Busy, ServiceError, rpc_errors
-from service.jobs import JobManager, Upload, input_suffix
+from service.jobs import JobManager, input_suffix
 from service.jobstore import SUCCEEDED
 from service.runners import VIDEO_ENCODE, video_encode_options
+from service.uploads import Upload
 
 QUOTA_CHECK_EVERY = 64 * MiB  # re-check the disk quota this often during an upload
 FILE_CHUNK = MiB
@@ -37,9 +38,13 @@ def encode_options_to_dict(opts: video_pb2.EncodeOptions) -> dict[str, Any]:
     return out
 
 
+class IncompleteUpload(InvalidInput):
+    """The bytes received so far are good, but more must follow: a resumable upload is kept."""
+
+
 def _check_offset(chunk: common_pb2.Chunk, expected: int) -> None:
     if chunk.offset != expected:
-        raise InvalidInput(f"chunk offset {chunk.offset} does not follow the {expected} bytes received")
+        raise IncompleteUpload(f"chunk offset {chunk.offset} does not follow the {expected} bytes received")
 
 
 class VideoServicer(video_pb2_grpc.VideoServiceServicer):
@@ -62,8 +67,37 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
     @rpc_errors
     async def SubmitEncode(self, request_iterator: AsyncIterator[video_pb2.EncodeChunk], context):
         first = await anext(aiter(request_iterator), None)
-        if first is None or first.WhichOneof("msg") != "options":
-            raise InvalidInput("the first SubmitEncode message must carry the options")
+        which = None if first is None else first.WhichOneof("msg")
+        if which == "options":
+            up = await self._begin(first)
+        elif which == "resume_upload_id":
+            up = await self.jobs.resume_upload(first.resume_upload_id)
+        else:
+            raise InvalidInput("the first SubmitEncode message must carry the options (or resume_upload_id)")
+        keep = False
+        try:
+            await self._receive(request_iterator, up)
+            await asyncio.get_running_loop().run_in_executor(self.executor, self._check_video, up.path)
+            rec = self.jobs.commit_upload(up)
+        except (asyncio.CancelledError, IncompleteUpload):
+            keep = True  # the stream broke (or stopped short): the bytes so far wait for a resume
+            if up.evicted is asyncio.current_task():
+                raise ServiceError(
+                    grpc.StatusCode.ABORTED, "another call resumed this upload", "UPLOAD_TAKEN_OVER"
+                ) from None
+            raise
+        finally:
+            self.jobs.end_upload(up, keep)  # no-op once committed
+        return common_pb2.JobRef(job_id=rec.id)
+
+    @rpc_errors
+    async def QueryUpload(self, request: video_pb2.QueryUploadRequest, context) -> video_pb2.UploadStatus:
+        up, job_id = self.jobs.query_upload(request.upload_id)
+        return video_pb2.UploadStatus(
+            upload_id=up.upload_id, committed_bytes=up.received, total_bytes=up.declared, job_id=job_id
+        )
+
+    async def _begin(self, first: video_pb2.EncodeChunk) -> Upload:
         options = encode_options_to_dict(first.options)
         if options.get("epochs", 0) > self.limits.max_epochs:
             raise ResourceLimit(
@@ -71,30 +105,35 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
             )
         # Bad options fail before a byte is uploaded (on a worker: the check imports torch once).
         await asyncio.get_running_loop().run_in_executor(self.executor, video_encode_options, options)
-        up = self.jobs.begin_upload(VIDEO_ENCODE, options.get("total_bytes", 0))
-        try:
-            name = f"input{input_suffix(options.get('filename', ''))}"
-            path = up.dir / name
-            await self._receive(request_iterator, path, up, options.get("total_bytes", 0))
-            await asyncio.get_running_loop().run_in_executor(self.executor, self._check_video, path, options)
-            rec = self.jobs.commit_upload(up, name, options)
-        finally:
-            self.jobs.abort_upload(up)  # no-op once committed
-        return common_pb2.JobRef(job_id=rec.id)
+        name = f"input{input_suffix(options.get('filename', ''))}"
+        total = options.get("total_bytes", 0)
+        return self.jobs.begin_upload(VIDEO_ENCODE, total, first.upload_id, options, name)
 
-    async def _receive(self, requests: AsyncIterator, path: Path, up: Upload, declared: int) -> None:
+    async def _receive(self, requests: AsyncIterator, up: Upload) -> None:
         limit = self.limits.max_upload_bytes
         metrics = self.jobs.metrics
-        next_quota_check = QUOTA_CHECK_EVERY
-        with open(path, "wb") as f:
+        next_quota_check = up.received + QUOTA_CHECK_EVERY
+        first = True
+        with open(up.path, "r+b" if up.received else "wb") as f:
+            f.seek(up.received)
             async for msg in requests:
                 if msg.WhichOneof("msg") != "chunk":
-                    raise InvalidInput("only chunks may follow the options message")
-                _check_offset(msg.chunk, up.received)
-                n = len(msg.chunk.data)
+                    raise InvalidInput("only chunks may follow the first SubmitEncode message")
+                chunk = msg.chunk
+                if first and 0 <= chunk.offset < up.received:
+                    # A resumed upload may go back (its client asked QueryUpload before a stale
+                    # call had stopped writing): what followed that offset is replaced.
+                    f.seek(chunk.offset)
+                    f.truncate()
+                    up.received = chunk.offset
+                first = False
+                _check_offset(chunk, up.received)
+                n = len(chunk.data)
                 if up.received + n > limit:
                     raise ResourceLimit(f"upload exceeds the limit of {limit} bytes")
-                f.write(msg.chunk.data)
+                if up.declared and up.received + n > up.declared:
+                    raise InvalidInput(f"more bytes than the {up.declared} announced")
+                f.write(chunk.data)
                 up.received += n
                 if metrics is not None:
                     metrics.upload_bytes.inc(n)
@@ -104,10 +143,13 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
             await asyncio.to_thread(_flush_and_sync, f)
         if up.received == 0:
             raise InvalidInput("empty upload: no video bytes followed the options")
-        if declared and up.received != declared:
-            raise InvalidInput(f"upload ended after {up.received} of the {declared} bytes announced")
+        if up.declared and up.received != up.declared:
+            hint = "; QueryUpload tells where to resume" if up.upload_id else ""
+            raise IncompleteUpload(
+                f"upload ended after {up.received} of the {up.declared} bytes announced{hint}"
+            )
 
-    def _check_video(self, path: Path, options: dict[str, Any]) -> None:
+    def _check_video(self, path: Path) -> None:
         """A readable video within the resolution and frame limits (runs on a worker thread)."""
         from codec.io.video import probe
 
@@ -259,6 +301,8 @@ def _decode_to_file(container: Any, out: Path, frames: tuple[int, int] | None, d
 def warm_imports() -> None:
     """Import the codec (and torch) ahead of the first request; run on a worker thread at start."""
     try:
+        import torch._dynamo  # noqa: F401  (torch.optim imports it on first use: seconds on a cold start)
+
         import codec.io.video  # noqa: F401
         import codec.video.hnerv.decode  # noqa: F401
         import codec.video.hnerv.encode  # noqa: F401

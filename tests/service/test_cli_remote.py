@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CLIP, ROOT, TINY_ENCODE, fake_encode_runner
+from conftest import CLIP, ROOT, TINY_ENCODE, TOKEN, fake_encode_runner
 
 from codec.cli import main
 from codec.client import CodecClient
@@ -71,13 +71,37 @@ def test_jobs_commands(make_server, capsys: pytest.CaptureFixture, tmp_path: Pat
 
 
 @pytest.mark.slow
-def test_encode_and_decode_with_server_flag(server, tiny_bitstream: Path, tmp_path: Path) -> None:
+def test_encode_and_decode_with_server_flag_over_mutual_tls(
+    make_server, certs: Path, tiny_bitstream: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    """`--server` with a token file and client certificate writes the same file as a local encode."""
+    from codec.io.video import probe
+    from service.config import TlsConfig
+
+    s = make_server(
+        tokens=(TOKEN,), tls=TlsConfig(certs / "server.pem", certs / "server.key", certs / "ca.pem")
+    )
+    (tmp_path / "token").write_text(f"{TOKEN}\n")
+    remote = [
+        "--server",
+        s.target,
+        "--token-file",
+        str(tmp_path / "token"),
+        "--tls-ca",
+        str(certs / "ca.pem"),
+    ]
+    mtls = ["--tls-cert", str(certs / "client.pem"), "--tls-key", str(certs / "client.key")]
     out = tmp_path / "remote.hnerv"
     args = [f"--{k.replace('_', '-')}={v}" for k, v in TINY_ENCODE.items()]
-    assert main(["encode", str(CLIP), "-o", str(out), "--server", server.target, *args]) == 0
+    assert main(["encode", str(CLIP), "-o", str(out), *remote, *mtls, *args]) == 0
     assert out.read_bytes() == tiny_bitstream.read_bytes()
     decoded = tmp_path / "frames.y4m"
-    assert main(["decode", str(out), "-o", str(decoded), "--server", server.target, "--frames", "1:4"]) == 0
-    from codec.io.video import probe
-
+    assert main(["decode", str(out), "-o", str(decoded), *remote, *mtls, "--frames", "1:4"]) == 0
     assert probe(decoded).frames == 3
+    assert main(["jobs", "list", *remote, *mtls]) == 0
+    assert "succeeded" in capsys.readouterr().out
+    # Half a client identity is refused before any connection is made.
+    assert (
+        main(["decode", str(out), "-o", str(decoded), *remote, "--tls-cert", str(certs / "client.pem")]) == 2
+    )
+    assert "--tls-cert and --tls-key go together" in capsys.readouterr().err

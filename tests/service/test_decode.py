@@ -1,0 +1,76 @@
+"""Decode streams: a client that goes away mid-stream stops the server's decode, and frees its slot."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import grpc
+import numpy as np
+import pytest
+from conftest import with_limits
+
+from codec.client import CodecClient, RetryPolicy
+from codec.rpc import common_pb2, video_pb2, video_pb2_grpc
+from service.servicers import video as video_servicer
+
+pytestmark = pytest.mark.slow  # needs the tiny reference bitstream (one real encode per session)
+
+REPEATS = 40  # the endless decoder below: 40 x 8 frames at 20 ms each would take 6+ s to run out
+
+
+def test_client_gone_mid_decode_stops_the_work(
+    make_server, tiny_bitstream: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_decode = video_servicer._decode_frames
+    produced: list[int] = []
+    ran_out = threading.Event()
+    stopped = threading.Event()
+
+    def endless(container, frames, device):
+        """The real decoder's frames over and over, slowly: only a stop from outside ends it early."""
+        try:
+            for _ in range(REPEATS):
+                for frame in real_decode(container, frames, device):
+                    time.sleep(0.02)
+                    produced.append(1)
+                    yield frame
+            ran_out.set()
+        finally:
+            stopped.set()
+
+    monkeypatch.setattr(video_servicer, "_decode_frames", endless)
+    s = make_server(limits=with_limits(max_concurrent_decodes=1))
+    data = tiny_bitstream.read_bytes()
+    requests = [
+        video_pb2.DecodeRequest(options=video_pb2.DecodeOptions(bitstream_bytes=len(data))),
+        video_pb2.DecodeRequest(chunk=common_pb2.Chunk(offset=0, data=data)),
+    ]
+    channel = grpc.insecure_channel(s.target)  # its own connection, so closing it is a real disconnect
+    stream = video_pb2_grpc.VideoServiceStub(channel).Decode(iter(requests))
+    assert next(stream).WhichOneof("msg") == "info"
+    assert next(stream).frame.index == 0
+    channel.close()
+
+    assert stopped.wait(30), "the decoder kept running after its client left"
+    assert not ran_out.is_set() and len(produced) < REPEATS * 8
+    halted_at = len(produced)
+    time.sleep(0.2)
+    assert len(produced) == halted_at  # stopped, not just slowed down by backpressure
+
+    cancelled = {"method": "/codec.v1.VideoService/Decode", "code": "CANCELLED"}
+    deadline = time.monotonic() + 10
+    while not s.server.metrics.registry.get_sample_value("codec_rpc_requests_total", cancelled):
+        assert time.monotonic() < deadline, "the abandoned call was not counted as CANCELLED"
+        time.sleep(0.02)
+
+    # The server keeps serving, and the slot of the abandoned decode is free again: with one slot
+    # and no retries, a leaked slot would answer RESOURCE_EXHAUSTED here.
+    monkeypatch.undo()
+    assert s.call(lambda: s.server.video._decodes) == 0
+    client = CodecClient(s.target, retry=RetryPolicy(attempts=1))
+    from codec.video.hnerv.decode import decode_frames
+
+    expected = np.stack(list(decode_frames(data, device="cpu")))
+    np.testing.assert_array_equal(np.stack(list(client.decode_frames(bitstream=data))), expected)
