@@ -48,7 +48,13 @@ class ProgressBar:
         }
         if self._task is None:
             self._task = self._progress.add_task("encode", total=total or None, **fields)
-        self._progress.update(self._task, completed=done if total else 0, total=total or None, **fields)
+        if total:
+            self._progress.update(self._task, completed=done, total=total, **fields)
+        elif ev.phase == "done":
+            task = self._progress.tasks[self._task]
+            self._progress.update(self._task, completed=task.total or 1, total=task.total or 1, **fields)
+        else:  # read / entropy events: keep the bar where training left it
+            self._progress.update(self._task, **fields)
         if not self.enabled and ev.message:
             print(f"[{ev.phase}] {ev.message}", file=sys.stderr)
 
