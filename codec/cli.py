@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from codec.cli_remote import TlsCaOpt, TlsCertOpt, TlsKeyOpt, TokenFileOpt
 from codec.errors import Cancelled, CodecError, InvalidInput
 
 app = typer.Typer(
@@ -55,10 +56,10 @@ def encode(
     json_out: Annotated[bool, typer.Option("--json", help="print the report as JSON")] = False,
     data_dir: DataDirOpt = None,
     server: Annotated[str | None, typer.Option(help="HOST:PORT of a codec server")] = None,
-    token_file: Annotated[Path | None, typer.Option(help="bearer token for --server")] = None,
-    tls_ca: Annotated[Path | None, typer.Option(help="CA cert of a TLS --server ($CODEC_TLS_CA)")] = None,
-    tls_cert: Annotated[Path | None, typer.Option(help="client certificate for mutual TLS")] = None,
-    tls_key: Annotated[Path | None, typer.Option(help="client key for mutual TLS")] = None,
+    token_file: TokenFileOpt = None,
+    tls_ca: TlsCaOpt = None,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
 ) -> None:
     """Encode a video into an .hnerv file."""
     from codec.cli_progress import ProgressBar
@@ -125,10 +126,10 @@ def decode(
     frames: Annotated[str | None, typer.Option(help="A:B decodes only frames A..B-1")] = None,
     device: DeviceOpt = "auto",
     server: Annotated[str | None, typer.Option(help="HOST:PORT of a codec server")] = None,
-    token_file: Annotated[Path | None, typer.Option(help="bearer token for --server")] = None,
-    tls_ca: Annotated[Path | None, typer.Option(help="CA cert of a TLS --server ($CODEC_TLS_CA)")] = None,
-    tls_cert: Annotated[Path | None, typer.Option(help="client certificate for mutual TLS")] = None,
-    tls_key: Annotated[Path | None, typer.Option(help="client key for mutual TLS")] = None,
+    token_file: TokenFileOpt = None,
+    tls_ca: TlsCaOpt = None,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
 ) -> None:
     """Decode an .hnerv file into a video or PNG frames."""
     if server:
