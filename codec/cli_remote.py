@@ -219,6 +219,7 @@ def serve(
 ) -> None:
     """Run the gRPC server until SIGTERM/SIGINT, then drain (running jobs checkpoint, resume next start)."""
     from service.config import Limits
+    from service.server import build_config
     from service.server import serve as run_server
 
     limits = Limits(
@@ -227,7 +228,7 @@ def serve(
         disk_quota_bytes=int(disk_quota_gb * (1 << 30)),
         job_ttl_s=job_ttl_hours * 3600.0,
     )
-    run_server(
+    config = build_config(
         host=host,
         port=port,
         data_dir=data_dir,
@@ -241,8 +242,8 @@ def serve(
         device=device,
         grace_s=grace,
         limits=limits,
-        log_level=log_level,
     )
+    run_server(config, log_level)
 
 
 def mount(app: typer.Typer) -> None:

@@ -7,7 +7,7 @@ import sys
 
 from codec.errors import CodecError
 from service.config import Limits
-from service.server import serve
+from service.server import build_config, serve
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         job_ttl_s=a.job_ttl,
     )
     try:
-        serve(
+        config = build_config(
             a.host,
             a.port,
             a.data_dir,
@@ -51,8 +51,8 @@ def main(argv: list[str] | None = None) -> int:
             a.device,
             a.grace,
             limits,
-            a.log_level,
         )
+        serve(config, a.log_level)
     except CodecError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

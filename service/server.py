@@ -279,37 +279,7 @@ async def run_until_signal(config: ServerConfig) -> None:
         await server.stop()
 
 
-def serve(
-    host: str = "127.0.0.1",
-    port: int = 50051,
-    data_dir: str | os.PathLike[str] | None = None,
-    workers: int = 1,
-    token_file: str | os.PathLike[str] | None = None,
-    tls_cert: str | os.PathLike[str] | None = None,
-    tls_key: str | os.PathLike[str] | None = None,
-    tls_client_ca: str | os.PathLike[str] | None = None,
-    metrics_port: int | None = None,
-    insecure: bool = False,
-    device: str = "auto",
-    grace_s: float = 30.0,
-    limits: Limits | None = None,
-    log_level: str = "INFO",
-) -> None:
-    """Run a server until SIGTERM/SIGINT (what `codec serve` calls). Raises CodecError on bad setup."""
+def serve(config: ServerConfig, log_level: str = "INFO") -> None:
+    """Run a server until SIGTERM/SIGINT (what `codec serve` calls); build `config` with `build_config`."""
     setup_logging(log_level)
-    config = build_config(
-        host,
-        port,
-        data_dir,
-        workers,
-        token_file,
-        tls_cert,
-        tls_key,
-        tls_client_ca,
-        metrics_port,
-        insecure,
-        device,
-        grace_s,
-        limits,
-    )
     asyncio.run(run_until_signal(config))
