@@ -158,9 +158,9 @@ class _SegmentEncoder:
     def _pixels(self) -> int:
         return int(np.prod(self.frames.shape[:3]))
 
-    def _eval(self, name: str, bits: float) -> None:
+    def _eval(self, name: str, bits: float, embed: torch.Tensor) -> None:
         weights = {k: v.detach() for k, v in self.trainer.model.decoder.state_dict().items()}
-        rec = np.stack(list(render(self.cfg, weights, self.trainer.embed_all(), self.hw, self.device)))
+        rec = np.stack(list(render(self.cfg, weights, embed, self.hw, self.device)))
         self.stages[name] = {"psnr": psnr(rec, self.frames).mean, "bpp": bits / self._pixels()}
 
     def _coded_bytes(self, prune: float, wbits: int, embed_bytes: int) -> int:
@@ -177,17 +177,19 @@ class _SegmentEncoder:
             return
         self._rate_done = True
         n_params = self.cfg.decoder_params() + self.cfg.embed_params(len(self.frames))
-        self._eval("float", 32.0 * n_params)
+        embed = self.trainer.embed_all()
+        self._eval("float", 32.0 * n_params, embed)
         if self.target_bytes is None:
             return
-        edata, _ = bitstream.encode_embeddings(self.trainer.embed_all(), self.opts.embed_bits)
+        edata, _ = bitstream.encode_embeddings(embed, self.opts.embed_bits)
         st = self.trainer.state
         # Highest bit depth (<= the asked one, >= 6) whose unpruned size fits; else prune to fit.
         for wbits in range(max(self.opts.weight_bits, 6), 5, -1):
-            if self._coded_bytes(0.0, wbits, len(edata)) <= self.target_bytes or wbits == 6:
+            unpruned = self._coded_bytes(0.0, wbits, len(edata))
+            if unpruned <= self.target_bytes or wbits == 6:
                 break
         st.weight_bits, st.prune_ratio = wbits, 0.0
-        if self._coded_bytes(0.0, wbits, len(edata)) > self.target_bytes:
+        if unpruned > self.target_bytes:
             lo, hi = 0.0, 0.9
             for _ in range(12):  # bisection on the prune ratio: size falls monotonically with it
                 mid = (lo + hi) / 2
