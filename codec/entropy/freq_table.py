@@ -98,6 +98,11 @@ def write_table(w: ByteWriter, codes: np.ndarray) -> None:
 
 def read_table(r: ByteReader, n_entries: int) -> np.ndarray:
     """Read `n_entries` codes and return their frequencies (CorruptData on any inconsistency)."""
+    return freqs_from_codes(read_codes(r, n_entries))
+
+
+def read_codes(r: ByteReader, n_entries: int) -> np.ndarray:
+    """Read the `n_entries` one-byte codes `write_table` stored (int64; at least one nonzero)."""
     codes = np.zeros(n_entries, dtype=np.int64)
     i = 0
     while i < n_entries:
@@ -109,7 +114,7 @@ def read_table(r: ByteReader, n_entries: int) -> np.ndarray:
             i += r.uvarint(limit=n_entries - i - 1, name="zero run") + 1
     if not codes.any():
         raise r.fail("frequency table has no nonzero entry")
-    return freqs_from_codes(codes)
+    return codes
 
 
 def cdf_for_compressai(freqs: np.ndarray) -> list[int]:
