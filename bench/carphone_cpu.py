@@ -46,10 +46,8 @@ def _log_progress(ev: ProgressEvent) -> None:
     parts = [f"{time.strftime('%H:%M:%S')} {where}{ev.phase}"]
     if ev.total:
         parts.append(f"{ev.step}/{ev.total}")
-    if ev.loss is not None:
-        parts.append(f"loss {ev.loss:.5f}")
-    if ev.psnr is not None:
-        parts.append(f"psnr {ev.psnr:.2f}")
+    for name, value in ev.metrics.items():
+        parts.append(f"{name} {value:.5g}")
     if ev.eta_s is not None:
         parts.append(f"eta {ev.eta_s:.0f}s")
     if ev.message:
@@ -100,15 +98,16 @@ def gap_at_equal_bpp(point: RatePoint, curve: list[RatePoint]) -> float | None:
 
 
 def _title(report: dict) -> str:
+    epochs = report.get("epochs") or report["options"]["epochs"]  # saved before/after the codec registry
     return (
         f"carphone {report['width']}x{report['height']}, {report['frames']} frames: HNeRV "
-        f"({report['epochs']} epochs, CPU) vs x264 / x265 / AV1, whole files"
+        f"({epochs} epochs, CPU) vs x264 / x265 / AV1, whole files"
     )
 
 
 def summarise(report: EvalReport, decode: dict) -> dict:
     rows = []
-    for p in report.hnerv:
+    for p in report.points:
         d = p.details
         rows.append(
             {
@@ -123,7 +122,7 @@ def summarise(report: EvalReport, decode: dict) -> dict:
                 "seconds_per_epoch": d["seconds_per_epoch"],
                 "train_seconds": d["train_seconds"],
                 "encode_seconds": p.encode_seconds,
-                "float_epochs": report.epochs,
+                "float_epochs": report.options["epochs"],
                 "config": d["config"],
                 "decode_fps": decode.get(p.path),
                 "psnr_gap_db_at_equal_bpp": {n: gap_at_equal_bpp(p, c) for n, c in report.baselines.items()},
@@ -181,21 +180,21 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     report = evaluate(
         args.input,
-        sizes=parse_list(args.sizes, "sizes", suffix="M"),
+        codec="hnerv",
+        rate_by="size",
+        rates=parse_list(args.sizes, "sizes", suffix="M"),
         baselines=[b for b in args.against.split(",") if b],
-        epochs=args.epochs,
+        options={"epochs": args.epochs, "device": "cpu", "prune": args.prune, "seed": 0},
         max_frames=args.frames,
-        device="cpu",
         baseline_points=args.baseline_points,
         work_dir=args.keep,
-        hnerv_options={"prune": args.prune, "seed": 0},
         progress=_log_progress,
     )
     print(
         f"{time.strftime('%H:%M:%S')} evaluation done in {report.seconds:.0f} s; timing decoders", flush=True
     )
 
-    decode = {p.path: hnerv_decode_fps(p.path, args.decode_repeats) for p in report.hnerv}
+    decode = {p.path: hnerv_decode_fps(p.path, args.decode_repeats) for p in report.points}
     with tempfile.TemporaryDirectory(prefix="carphone-h264-") as tmp:
         ref = h264_reference(args.input, report.frames, Path(tmp))
         h264_fps = decode_speed(ref, to_rgb=True, repeats=args.decode_repeats)
@@ -253,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
     save_figure(fig, plot)
 
     print(f"\n{'codec':6} {'setting':>10} {'bpp':>8} {'PSNR':>7} {'MS-SSIM':>8}")
-    for p in [*report.hnerv, *(p for pts in report.baselines.values() for p in pts)]:
+    for p in [*report.points, *(p for pts in report.baselines.values() for p in pts)]:
         setting = ",".join(f"{k} {v:g}" for k, v in p.setting.items())
         print(f"{p.codec:6} {setting:>10} {p.bpp:8.4f} {p.psnr:7.2f} {p.ms_ssim:8.4f}")
     for r in summary["hnerv"]:

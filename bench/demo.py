@@ -11,12 +11,11 @@ import time
 from pathlib import Path
 
 from bench.common import ROOT
+from codec import api
 from codec.baselines import baseline_at_bpp
-from codec.cli_progress import ProgressBar
+from codec.cli.progress import ProgressBar
 from codec.io.video import read_frames
 from codec.metrics import psnr
-from codec.video.hnerv.decode import decode_to_file
-from codec.video.hnerv.encode import EncodeOptions, encode_video
 
 
 def epochs_for(clip: Path, size: float, seconds: float) -> int:
@@ -59,10 +58,10 @@ def main() -> None:
 
     t0 = time.perf_counter()
     with ProgressBar(enabled=True) as bar:
-        result = encode_video(args.input, bitstream, EncodeOptions(size=args.size, epochs=args.epochs), bar)
+        result = api.encode(args.input, bitstream, "hnerv", {"size": args.size, "epochs": args.epochs}, bar)
     t_enc = time.perf_counter() - t0
     t0 = time.perf_counter()
-    n = decode_to_file(bitstream, decoded)
+    n = api.decode(bitstream, decoded).items
     t_dec = time.perf_counter() - t0
 
     original, info = read_frames(args.input)
@@ -77,7 +76,7 @@ def main() -> None:
         f" @ {float(info.fps):.2f} fps"
     )
     print(
-        f"encode   {t_enc:.1f} s ({args.epochs} epochs, {result.seconds_per_epoch:.2f} s/epoch); "
+        f"encode   {t_enc:.1f} s ({args.epochs} epochs, {result.metrics['seconds_per_epoch']:.2f} s/epoch); "
         f"decode {n} frames in {t_dec:.2f} s"
     )
     print(f"{'codec':8} {'bytes':>8} {'bpp':>8} {'PSNR dB':>8}")

@@ -287,7 +287,7 @@ def choose_epochs(s: Setting, probe_res: dict, n_frames: int, seconds_left: floa
 
 
 def _prune(s: Setting) -> float:
-    from codec.video.hnerv.encode import EncodeOptions
+    from codec.video.hnerv.options import EncodeOptions
 
     return EncodeOptions().prune if s.prune is None else s.prune
 
@@ -326,9 +326,10 @@ class EpochLog:
         else:
             seconds = self.rows[-1]["train_s"] + wall - self.rows[-1]["wall_s"] if self.rows else wall
         self.rows.append({"phase": ev.phase, "epoch": ev.step, "train_s": seconds, "wall_s": wall,
-                          "psnr": ev.psnr, "loss": ev.loss})
+                          "psnr": ev.metrics.get("psnr"), "loss": ev.metrics.get("loss")})
         if ev.step % self.every == 0 or ev.step == ev.total or ev.step == 1:
-            print(f"{ev.phase:5s} {ev.step:4d}/{ev.total:<4d} psnr {ev.psnr:6.2f} dB  loss {ev.loss:.5f}  "
+            psnr, loss = ev.metrics["psnr"], ev.metrics["loss"]
+            print(f"{ev.phase:5s} {ev.step:4d}/{ev.total:<4d} psnr {psnr:6.2f} dB  loss {loss:.5f}  "
                   f"train {seconds:7.1f} s", flush=True)
             if self.on_print is not None:
                 self.on_print(self.summary())
@@ -360,7 +361,8 @@ class EpochLog:
 
 def encode(clip: Path, s: Setting, plan: dict, device: torch.device, deadline: float, out: Path,
            log: EpochLog) -> dict:
-    from codec.video.hnerv.encode import EncodeOptions, encode_video
+    from codec.video.hnerv.encode import encode_video
+    from codec.video.hnerv.options import EncodeOptions
 
     opts = EncodeOptions(size=s.size, epochs=plan["epochs"], batch_size=s.batch_size, lr=s.lr,
                          prune=_prune(s), device=device.type, compile=plan["compile"], checkpoint_every=0,
@@ -404,13 +406,15 @@ def bench_decode(path: Path | None, cfg, ref: np.ndarray, s: Setting, device: to
     from codec.metrics import psnr
     from codec.video.hnerv import bitstream
     from codec.video.hnerv.decode import decode_frames, open_file
+    from codec.video.hnerv.header import parse_header
     from codec.video.hnerv.model import HNeRVDecoder
 
     t_frames, h, w = ref.shape[:3]
     res.update(frames=t_frames, gflop_per_frame=gflop_per_frame, variants={})
     if path is not None:
         c = open_file(path)
-        cfg, wbits, ebits, segments = bitstream.config_from_header(c)
+        dc = parse_header(c)
+        cfg, wbits, ebits, segments = dc.cfg, dc.weight_bits, dc.embed_bits, dc.segments
         assert len(segments) == 1, "one segment expected"
         weights = bitstream.decode_weights(c.section("w0"), cfg, wbits[0])
         embed = bitstream.decode_embeddings(c.section("e0"), cfg, segments[0], ebits)

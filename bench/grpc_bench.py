@@ -39,6 +39,7 @@ from codec.errors import InvalidInput  # noqa: E402
 from codec.rpc import common_pb2, jobs_pb2_grpc  # noqa: E402
 
 CLIP = ROOT / "tests" / "data" / "odd_37x29.mp4"
+ENCODE = "hnerv.encode"  # the job kind every upload here submits
 MB = 1_000_000
 CHUNKS = [64 << 10, 256 << 10, 1 << 20, 4 << 20]
 
@@ -108,7 +109,7 @@ def upload_mb_s(target: str, payload: Path, chunk: int) -> float:
     client = CodecClient(target, timeout_s=600)
     t0 = time.perf_counter()
     try:
-        client.submit_encode(payload, {"size": 0.1}, chunk_size=chunk)
+        client.submit_job(ENCODE, {"size": 0.1}, payload, chunk_size=chunk)
         raise RuntimeError("random bytes were accepted as a video")
     except InvalidInput:
         pass  # expected: received in full, then refused as not a video
@@ -162,7 +163,7 @@ def peak_rss_under_uploads(server: Server, payload: Path, clients: int) -> dict:
     def one() -> None:
         client = CodecClient(server.target, timeout_s=600, retry=Counting(attempts=100, max_backoff_s=2.0))
         try:
-            client.submit_encode(payload, {"size": 0.1})
+            client.submit_job(ENCODE, {"size": 0.1}, payload)
         except InvalidInput:
             pass
 
@@ -216,7 +217,7 @@ def main() -> None:
                 )
                 print(f"chunk {chunk >> 10:>5} KiB: {rate:8.1f} MB/s ({rate / copy_mb_s:.2f} x local copy)")
             client = CodecClient(server.target)
-            job_id = client.submit_encode(CLIP, {"size": 0.03, "epochs": 1, "device": "cpu"})
+            job_id = client.submit_job(ENCODE, {"size": 0.03, "epochs": 1, "device": "cpu"}, CLIP)
             client.watch_job(job_id)
             latency = []
             for n in (1, 16, 64):

@@ -1,66 +1,77 @@
-"""Codec registry: numeric ids are written into every file, so they are fixed forever.
+"""Codec registry: fixed id <-> codec object. The CLI and the service look codecs up here.
 
-Never renumber: add a new id. The CLI and the service look codecs up here instead of branching
-on names.
+Codecs register themselves (`register`) when their package is imported; `codec.api.load_codecs`
+imports the shipped ones and any installed plugins. The registry imports no codec, so codecs,
+container and registry form no import cycle. Ids come from `codec.ids` and are never positions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TypeVar
 
+from codec.container import MEDIA_KINDS
 from codec.errors import InvalidInput
-from codec.progress import ProgressCallback
+from codec.ids import CODEC_IDS, EXPERIMENTAL_IDS, codec_name
+from codec.interface import Codec
+from codec.options import option_fields
+
+C = TypeVar("C", bound=type[Codec])
+
+_BY_ID: dict[int, Codec] = {}
 
 
-class Codec(Protocol):
-    codec_id: int
-    name: str  # short name, also the file suffix (".hnerv")
-
-    def encode(self, media: Any, options: Any, progress: ProgressCallback) -> bytes: ...
-
-    def decode(self, data: bytes, **kwargs: Any) -> Any: ...
-
-
-# Fixed ids. Reserve, never reuse.
-CODEC_IDS: dict[str, int] = {
-    "hnerv": 1,  # video, HNeRV
-    "recombiner": 2,  # image, RECOMBINER
-    "mrl": 3,  # embeddings, Matryoshka
-    "bt2": 4,  # embeddings, backward-compatible
-    "qlae": 5,  # latents, QLAE
-    "raw-test": 255,  # container/entropy self-tests and golden files
-}
-
-_REGISTRY: dict[int, Callable[[], Codec]] = {}
+def register(cls: C) -> C:
+    """Class decorator: instantiate and register a codec. Its id is `CODEC_IDS[name]` for shipped
+    codecs; codecs outside a release (tests, experiments) set `codec_id` in EXPERIMENTAL_IDS."""
+    name = cls.name
+    if name in CODEC_IDS:
+        cls.codec_id = CODEC_IDS[name]
+    elif getattr(cls, "codec_id", None) not in EXPERIMENTAL_IDS:
+        raise ValueError(f"codec {name!r} has no id in codec.ids and no experimental id (240..254)")
+    if cls.media not in MEDIA_KINDS:
+        raise ValueError(f"codec {name!r}: media {cls.media!r} is not one of {MEDIA_KINDS}")
+    held = _BY_ID.get(cls.codec_id)
+    if held is not None and held.name != name:
+        raise ValueError(f"codec id {cls.codec_id} is taken by {held.name!r}")
+    option_fields(cls.Options), option_fields(cls.DecodeOptions)  # declarations must be complete
+    _BY_ID[cls.codec_id] = cls()
+    return cls
 
 
-def register_codec(name: str) -> Callable[[Callable[[], Codec]], Callable[[], Codec]]:
-    """Decorator for a zero-argument factory; the id comes from CODEC_IDS, never from order."""
-    codec_id = CODEC_IDS[name]
-
-    def wrap(factory: Callable[[], Codec]) -> Callable[[], Codec]:
-        _REGISTRY[codec_id] = factory
-        return factory
-
-    return wrap
+def unregister(name: str) -> None:
+    """Remove a codec (tests that register a codec of their own clean up with this)."""
+    for cid, c in list(_BY_ID.items()):
+        if c.name == name:
+            del _BY_ID[cid]
 
 
-def codec_name(codec_id: int) -> str:
-    for name, cid in CODEC_IDS.items():
-        if cid == codec_id:
-            return name
-    return f"unknown({codec_id})"
+def all_codecs() -> list[Codec]:
+    return [_BY_ID[k] for k in sorted(_BY_ID)]
 
 
-def get_codec(key: int | str) -> Codec:
-    _load_builtin()
-    codec_id = CODEC_IDS.get(key, -1) if isinstance(key, str) else key
-    if codec_id not in _REGISTRY:
-        raise InvalidInput(f"no codec registered for {key!r} (known: {sorted(CODEC_IDS)})")
-    return _REGISTRY[codec_id]()
+def _known() -> str:
+    return ", ".join(f"{c.name} ({c.media})" for c in all_codecs()) or "none"
 
 
-def _load_builtin() -> None:
-    # Import for the side effect of registration; kept lazy so `codec info` does not import torch models.
-    import codec.video.hnerv  # noqa: F401
+def get(key: int | str) -> Codec:
+    """The codec for an id (from a file's header) or a name (from the user)."""
+    if isinstance(key, str):
+        for c in _BY_ID.values():
+            if c.name == key:
+                return c
+        if key in CODEC_IDS:
+            raise InvalidInput(f"codec {key!r} is not part of this build (codecs here: {_known()})")
+        raise InvalidInput(f"unknown codec {key!r} (codecs here: {_known()})")
+    if key in _BY_ID:
+        return _BY_ID[key]
+    if codec_name(key).startswith(("unknown", "reserved")):
+        raise InvalidInput(f"this file names codec id {key}, which no neural-codec version writes")
+    raise InvalidInput(f"this is a {codec_name(key)} file, but this build has no {codec_name(key)} codec")
+
+
+def for_input(kind: str) -> Codec:
+    """The codec that encodes an input of this kind by default (lowest id first)."""
+    for c in all_codecs():
+        if kind in c.inputs:
+            return c
+    raise InvalidInput(f"no codec in this build encodes {kind} input (codecs here: {_known()})")

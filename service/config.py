@@ -10,6 +10,23 @@ GiB = 1 << 30
 
 
 @dataclass
+class VideoLimits:
+    max_pixels: int = 3840 * 2160  # width * height of one frame
+    max_frames: int = 10_000  # frames per job
+
+
+@dataclass
+class ImageLimits:
+    max_pixels: int = 1 << 26  # 64 megapixels
+
+
+@dataclass
+class VectorLimits:
+    max_count: int = 10_000_000  # vectors in one upload
+    max_dim: int = 8192
+
+
+@dataclass
 class Limits:
     # Messages: clients send chunks (1 MiB recommended, 4 MiB max in the benchmark sweep), the
     # server sends raw frames, so the send limit must hold one frame at max_pixels (4K RGB = 24 MiB).
@@ -17,9 +34,11 @@ class Limits:
     max_send_message_bytes: int = 64 * MiB
     max_upload_bytes: int = 2 * GiB
     max_bitstream_bytes: int = 256 * MiB  # inline bitstream sent to Decode
-    max_pixels: int = 3840 * 2160  # width * height of one frame
-    max_frames: int = 10_000  # frames per job
-    max_epochs: int = 10_000
+    # Per media kind: what an uploaded input may hold (checked before a job is queued).
+    video: VideoLimits = field(default_factory=VideoLimits)
+    image: ImageLimits = field(default_factory=ImageLimits)
+    vectors: VectorLimits = field(default_factory=VectorLimits)
+    max_epochs: int = 10_000  # for every job kind with an `epochs` option
     max_queued_jobs: int = 16  # waiting jobs beyond the running ones; more -> RESOURCE_EXHAUSTED
     max_concurrent_uploads: int = 8
     # A resumable upload whose stream broke is kept this long for the client to continue it; only

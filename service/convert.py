@@ -7,6 +7,7 @@ from typing import Any
 from google.protobuf import timestamp_pb2
 
 from codec.rpc import jobs_pb2
+from codec.rpc.options import to_proto_map
 from service.jobstore import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, JobRecord
 
 STATE_TO_PROTO = {
@@ -35,13 +36,14 @@ def event_to_proto(
         msg.phase = event.get("phase", "")
         msg.step = int(event.get("step") or 0)
         msg.total = int(event.get("total") or 0)
-        for name in ("loss", "psnr", "eta_s"):
-            if event.get(name) is not None:
-                setattr(msg, name, float(event[name]))
+        if event.get("eta_s") is not None:
+            msg.eta_s = float(event["eta_s"])
         msg.message = event.get("message", "")
-        for k, v in (event.get("extra") or {}).items():
-            if isinstance(v, int | float):
-                msg.extra[k] = float(v)
+        for name in ("metrics", "extra"):
+            target = getattr(msg, name)
+            for k, v in (event.get(name) or {}).items():
+                if isinstance(v, int | float) and not isinstance(v, bool):
+                    target[k] = float(v)
         if event.get("time"):
             msg.time.CopyFrom(timestamp(event["time"]))
     if error_code:
@@ -70,9 +72,7 @@ def job_to_proto(rec: JobRecord, ttl_s: float) -> jobs_pb2.Job:
     if rec.error_code:
         msg.error.code = rec.error_code
         msg.error.message = rec.error_message
-    for k, v in rec.options.items():
-        if v is not None:
-            msg.options[k] = str(v)
+    to_proto_map(rec.options, msg.options)
     for k, v in rec.result_info.items():
         msg.result_info[k] = float(v)
     return msg

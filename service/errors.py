@@ -1,6 +1,7 @@
 """The one place that turns exceptions into gRPC status codes with google.rpc rich details.
 
-Library errors (`codec.errors`) map one class to one code; `ServiceError` carries codes that
+Library errors (`codec.errors`) map one class to one code through the table the client shares
+(`codec.rpc.status`); `ServiceError` carries codes that
 only the service produces (NOT_FOUND, FAILED_PRECONDITION, UNAVAILABLE, ...). Anything else is a
 bug: the client sees INTERNAL with a generic message and the traceback goes to the log.
 """
@@ -19,7 +20,8 @@ from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from codec.errors import Cancelled, CodecError, CorruptData, InvalidInput, ModelMismatch, ResourceLimit
+from codec.errors import CodecError, ResourceLimit
+from codec.rpc.status import code_for
 
 log = logging.getLogger("service.errors")
 
@@ -43,15 +45,6 @@ class Busy(ResourceLimit):
         self.retry_after_s = retry_after_s
 
 
-_LIBRARY_CODES: list[tuple[type[CodecError], grpc.StatusCode, str]] = [
-    (InvalidInput, grpc.StatusCode.INVALID_ARGUMENT, "INVALID_INPUT"),
-    (CorruptData, grpc.StatusCode.DATA_LOSS, "CORRUPT_DATA"),
-    (ResourceLimit, grpc.StatusCode.RESOURCE_EXHAUSTED, "RESOURCE_LIMIT"),
-    (ModelMismatch, grpc.StatusCode.FAILED_PRECONDITION, "MODEL_MISMATCH"),
-    (Cancelled, grpc.StatusCode.CANCELLED, "CANCELLED"),
-]
-
-
 def _is_oom(exc: BaseException) -> bool:
     # torch.cuda.OutOfMemoryError, without importing torch here.
     return type(exc).__name__ == "OutOfMemoryError"
@@ -61,9 +54,9 @@ def code_and_message(exc: BaseException) -> tuple[grpc.StatusCode, str, str]:
     """(status code, client-facing message, ErrorInfo reason) for an exception."""
     if isinstance(exc, ServiceError):
         return exc.code, str(exc), exc.reason
-    for cls, code, reason in _LIBRARY_CODES:
-        if isinstance(exc, cls):
-            return code, str(exc) or cls.__name__, reason
+    known = code_for(exc)
+    if known is not None:
+        return known[0], str(exc) or type(exc).__name__, known[1]
     if isinstance(exc, CodecError):
         return grpc.StatusCode.INVALID_ARGUMENT, str(exc), "CODEC_ERROR"
     if _is_oom(exc):
@@ -87,13 +80,6 @@ def to_rpc_status(exc: BaseException, log_context: str = "") -> status_pb2.Statu
         delay.FromNanoseconds(int(retry_after * 1e9))
         status.details.add().Pack(error_details_pb2.RetryInfo(retry_delay=delay))
     return status
-
-
-def grpc_code_from_int(value: int) -> grpc.StatusCode:
-    for code in grpc.StatusCode:
-        if code.value[0] == value:
-            return code
-    return grpc.StatusCode.UNKNOWN
 
 
 async def abort(context: grpc.aio.ServicerContext, exc: BaseException, log_context: str = "") -> NoReturn:

@@ -4,10 +4,10 @@ Everything runs on the event loop except the runners themselves, which run in a 
 `workers` threads, so a long encode never blocks an RPC. State lives in the `JobStore`; this
 class keeps only what dies with the process (the queue order, cancel tokens, watchers).
 
-Files of a job: `<data_dir>/jobs/<id>/input<suffix>`, `work/` (the encoder's checkpoints) and
+Files of a job: `<data_dir>/jobs/<id>/input<suffix>`, `work/` (the task's checkpoints) and
 `result.bin`. An upload is written under `<data_dir>/uploads/<id>/` (see service/uploads.py) and
 moved into `jobs/` in the same step that inserts the job's row, so a half-received upload never
-becomes a job.
+becomes a job. What each job kind runs is a `codec.tasks.Task`, from the library's registry.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import os
 import shutil
 import time
 from collections import deque
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,12 +28,14 @@ from typing import Any
 import grpc
 
 from codec.errors import Cancelled, ResourceLimit
+from codec.options import options_of
 from codec.progress import CancelToken, ProgressEvent
+from codec.tasks import Task, TaskContext
 from service.config import Limits
 from service.errors import Busy, ServiceError, code_and_message, to_rpc_status
 from service.jobstore import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, JobRecord, JobStore
 from service.logs import fields
-from service.runners import RUNNERS, JobContext, Runner
+from service.runners import Runner, build_tasks
 from service.uploads import Upload, UploadTable
 
 log = logging.getLogger("service.jobs")
@@ -74,12 +77,13 @@ class JobManager:
         metrics: Any = None,
         runners: dict[str, Runner] | None = None,
     ) -> None:
+        """`runners` replaces what named job kinds run (tests stand in for a codec this way)."""
         self.store = store
         self.limits = limits
         self.workers = max(1, workers)
         self.device = device
         self.metrics = metrics
-        self.runners = dict(RUNNERS if runners is None else runners)
+        self.tasks = build_tasks(runners)
         self.jobs_dir = data_dir / "jobs"
         self.uploads_dir = data_dir / "uploads"
         self._executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="codec-job")
@@ -136,7 +140,10 @@ class JobManager:
         """Jobs the last process left RUNNING crashed with it: resume them, unless they keep crashing."""
         for rec in self.store.oldest_first(RUNNING):
             reason = ""
-            if not self._input_path(rec.id, rec).exists():
+            path = self._input_path(rec.id, rec)
+            if rec.kind not in self.tasks:
+                reason = f"cannot resume: this server does not run {rec.kind} jobs"
+            elif path is not None and not path.exists():
                 reason = "cannot resume: the uploaded input is gone from the data dir"
             elif rec.attempts >= self.limits.max_attempts:
                 reason = f"cannot resume: the server stopped {rec.attempts} times while running this job"
@@ -161,8 +168,17 @@ class JobManager:
     def result_path(self, job_id: str) -> Path:
         return self.job_dir(job_id) / RESULT_NAME
 
-    def _input_path(self, job_id: str, rec: JobRecord) -> Path:
-        return self.job_dir(job_id) / f"input{input_suffix(rec.options.get('filename', ''))}"
+    def _input_path(self, job_id: str, rec: JobRecord) -> Path | None:
+        return self.job_dir(job_id) / rec.input_name if rec.input_name else None
+
+    def task(self, kind: str) -> Task:
+        task = self.tasks.get(kind)
+        if task is None:
+            known = ", ".join(sorted(self.tasks)) or "none"
+            raise ServiceError(
+                grpc.StatusCode.INVALID_ARGUMENT, f"unknown job kind {kind!r} (this server runs: {known})"
+            )
+        return task
 
     # ---- admission -------------------------------------------------------------------------------
 
@@ -173,14 +189,14 @@ class JobManager:
         upload_id: str = "",
         options: dict[str, Any] | None = None,
         input_name: str = "input.bin",
+        filename: str = "",
     ) -> Upload:
         """Admit an upload, or raise Busy (queue full: retry later) / ResourceLimit (too large, quota).
 
         With an `upload_id` the upload is resumable: `end_upload(keep=True)` parks it for
         `resume_upload` instead of deleting it.
         """
-        if kind not in self.runners:
-            raise ServiceError(grpc.StatusCode.UNIMPLEMENTED, f"no runner for job kind {kind!r}")
+        self.task(kind)
         lim = self.limits
         if declared_bytes > lim.max_upload_bytes:
             raise ResourceLimit(
@@ -188,7 +204,7 @@ class JobManager:
             )
         self.uploads.expire()
         self._admit(declared_bytes)
-        return self.uploads.add(kind, declared_bytes, upload_id, options or {}, input_name)
+        return self.uploads.add(kind, declared_bytes, upload_id, options or {}, input_name, filename)
 
     async def resume_upload(self, upload_id: str) -> Upload:
         """Hand a parked (or stale) resumable upload to the calling task, admitted like a new one."""
@@ -257,12 +273,16 @@ class JobManager:
         if not self._accepting:
             raise ServiceError(grpc.StatusCode.UNAVAILABLE, "server is shutting down", "DRAINING")
         final = self.job_dir(up.job_id)
-        rec = JobRecord(id=up.job_id, kind=up.kind, options=up.options, input_bytes=up.path.stat().st_size)
+        takes_input = bool(self.task(up.kind).inputs)
+        rec = JobRecord(
+            id=up.job_id,
+            kind=up.kind,
+            options=up.options,
+            input_bytes=up.path.stat().st_size if takes_input else 0,
+            input_name=up.input_name if takes_input else "",
+        )
         os.replace(up.dir, final)
         self.uploads.committed(up)
-        expected = self._input_path(up.job_id, rec)
-        if final / up.input_name != expected:
-            os.replace(final / up.input_name, expected)
         self.store.insert(rec)
         self._pending.append(rec.id)
         log.info("job queued", extra=fields(job_id=rec.id, kind=rec.kind, input_bytes=rec.input_bytes))
@@ -348,25 +368,53 @@ class JobManager:
         now = time.time()
         self.store.update(rec.id, state=RUNNING, started_at=rec.started_at or now, attempts=rec.attempts + 1)
         token = CancelToken()
-        ctx = JobContext(
-            job_id=rec.id,
-            options=rec.options,
-            input_path=self._input_path(rec.id, rec),
-            result_path=job_dir / RESULT_NAME,
-            work_dir=work,
-            resume=resume,
-            device=self.device,
-            progress=self._progress_callback(rec.id),
-            cancel=token,
+        task = self.tasks.get(rec.kind)
+        progress = self._progress_callback(rec.id)
+        fut = self._loop.run_in_executor(
+            self._executor, self._run_task, task, rec, job_dir, work, resume, token, progress
         )
-        runner = self.runners[rec.kind]
-        fut = self._loop.run_in_executor(self._executor, runner, ctx)
         self._running[rec.id] = _Running(token=token, task=fut, started=time.monotonic())
         fut.add_done_callback(lambda f, job_id=rec.id: self._on_done(job_id, f))
         log.info(
             "job started", extra=fields(job_id=rec.id, kind=rec.kind, resume=resume, attempt=rec.attempts + 1)
         )
         self._publish(rec.id, Update(RUNNING, rec.last_event))
+
+    def _run_task(
+        self,
+        task: Task | None,
+        rec: JobRecord,
+        job_dir: Path,
+        work: Path,
+        resume: bool,
+        token: CancelToken,
+        progress: Callable[[ProgressEvent], None],
+    ) -> dict[str, float]:
+        """On a worker thread: the job's options checked (again: the server may have been upgraded
+        since the job was queued), the server's device filled in, then the task."""
+        if task is None:
+            raise ServiceError(
+                grpc.StatusCode.FAILED_PRECONDITION, f"this server does not run {rec.kind} jobs"
+            )
+        options = options_of(task.Options, rec.options)
+        if getattr(options, "device", None) == "auto":
+            options.device = self.device
+        ctx = TaskContext(
+            job_id=rec.id,
+            options=options,
+            input_path=self._input_path(rec.id, rec),
+            result_path=job_dir / RESULT_NAME,
+            work_dir=work,
+            resume=resume,
+            progress=progress,
+            cancel=token,
+        )
+        try:
+            return task.run(ctx)
+        except RuntimeError as e:
+            if type(e).__name__ == "OutOfMemoryError" or "out of memory" in str(e).lower():
+                raise ResourceLimit(f"out of memory for this {rec.kind} job; try smaller settings") from e
+            raise
 
     def _progress_callback(self, job_id: str):
         loop = self._loop

@@ -20,7 +20,7 @@ QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded"
 STATES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
 TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: input_name column; encode kinds named "<codec>.encode"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     error_code INTEGER NOT NULL DEFAULT 0,
     error_message TEXT NOT NULL DEFAULT '',
     last_event TEXT,
-    result_info TEXT NOT NULL DEFAULT '{}'
+    result_info TEXT NOT NULL DEFAULT '{}',
+    input_name TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, created_at);
 """
@@ -59,6 +60,7 @@ class JobRecord:
     error_message: str = ""
     last_event: dict[str, Any] | None = None  # a ProgressEvent.to_dict()
     result_info: dict[str, float] = field(default_factory=dict)
+    input_name: str = ""  # the upload's file name in the job's directory ("" : the job took no input)
 
     @property
     def terminal(self) -> bool:
@@ -93,8 +95,29 @@ class JobStore:
         version = self._db.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
             raise RuntimeError(f"{path} was written by a newer server (schema {version} > {SCHEMA_VERSION})")
+        if version == 1:
+            self._migrate_from_v1()
         self._db.executescript(_SCHEMA)
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+
+    def _migrate_from_v1(self) -> None:
+        """v1 kept the upload's name in options["filename"] and called HNeRV encodes "video.encode";
+        its jobs (queued or interrupted ones too) carry on under v2."""
+        from service.jobs import input_suffix
+
+        self._db.execute("BEGIN")
+        self._db.execute("ALTER TABLE jobs ADD COLUMN input_name TEXT NOT NULL DEFAULT ''")
+        for row in self._db.execute("SELECT id, kind, options FROM jobs").fetchall():
+            options = json.loads(row["options"])
+            name = "input" + input_suffix(options.pop("filename", ""))
+            options.pop("total_bytes", None)
+            kind = "hnerv.encode" if row["kind"] == "video.encode" else row["kind"]
+            self._db.execute(
+                "UPDATE jobs SET kind = ?, options = ?, input_name = ? WHERE id = ?",
+                (kind, json.dumps(options), name, row["id"]),
+            )
+        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         with self._lock:

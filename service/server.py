@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import signal
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import grpc
@@ -23,7 +24,6 @@ from grpc_reflection.v1alpha import reflection
 
 from codec.datadir import DataDirLock, resolve_data_dir
 from codec.errors import InvalidInput
-from codec.rpc import jobs_pb2, jobs_pb2_grpc, video_pb2, video_pb2_grpc
 from service.auth import BearerAuthInterceptor, load_tokens
 from service.config import Limits, ServerConfig, TlsConfig
 from service.jobs import JobManager
@@ -31,15 +31,12 @@ from service.jobstore import JobStore
 from service.logs import fields, setup_logging
 from service.metrics import MetricsInterceptor, ServiceMetrics
 from service.runners import Runner
-from service.servicers.jobs import JobServicer
-from service.servicers.video import VideoServicer, warm_imports
+from service.servicers import SERVICES, ServerParts
+from service.servicers.video import warm_imports
 
 log = logging.getLogger("service.server")
 
-SERVICE_NAMES = (
-    jobs_pb2.DESCRIPTOR.services_by_name["JobService"].full_name,
-    video_pb2.DESCRIPTOR.services_by_name["VideoService"].full_name,
-)
+SERVICE_NAMES = tuple(s.name for s in SERVICES)
 MAX_CONCURRENT_RPCS = 256  # beyond this gRPC itself answers RESOURCE_EXHAUSTED
 
 
@@ -65,7 +62,8 @@ class CodecServer:
         self.jobs: JobManager | None = None
         self.health = HealthServicer()
         self.grpc: grpc.aio.Server | None = None
-        self.video: VideoServicer | None = None
+        self.executor: ThreadPoolExecutor | None = None
+        self.servicers: dict[str, object] = {}  # by full service name
         self.port = 0
         self.metrics_port: int | None = None
         self._stopped: asyncio.Event | None = None
@@ -101,9 +99,15 @@ class CodecServer:
             )
             tmp_dir = state_dir / "tmp"
             shutil.rmtree(tmp_dir, ignore_errors=True)
-            self.video = VideoServicer(self.jobs, lim, tmp_dir, device=cfg.device)
-            jobs_pb2_grpc.add_JobServiceServicer_to_server(JobServicer(self.jobs, lim), server)
-            video_pb2_grpc.add_VideoServiceServicer_to_server(self.video, server)
+            # Decodes, probes and input checks run here, apart from the job workers, so reads never
+            # wait behind encodes.
+            self.executor = ThreadPoolExecutor(
+                max_workers=lim.max_concurrent_decodes + 2, thread_name_prefix="codec-io"
+            )
+            parts = ServerParts(self.jobs, lim, tmp_dir, self.data_dir, cfg.device, self.executor)
+            for svc in SERVICES:
+                self.servicers[svc.name] = svc.build(parts)
+                svc.add(self.servicers[svc.name], server)
             health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
             reflection.enable_server_reflection(
                 (
@@ -131,8 +135,7 @@ class CodecServer:
         assert self.grpc is not None and self.jobs is not None
         self._stopped = asyncio.Event()
         await self.jobs.start(self.config.sweep_interval_s)
-        assert self.video is not None
-        asyncio.get_running_loop().run_in_executor(self.video.executor, warm_imports)  # not awaited
+        asyncio.get_running_loop().run_in_executor(self.executor, warm_imports)  # not awaited
         await self.grpc.start()
         for name in ("", *SERVICE_NAMES):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -167,8 +170,8 @@ class CodecServer:
         self.jobs.notify_draining()
         # In-flight RPCs get the grace period while running jobs checkpoint and stop.
         await asyncio.gather(self.grpc.stop(grace), self.jobs.shutdown(self.config.job_stop_timeout_s))
-        if self.video is not None:
-            self.video.close()
+        if self.executor is not None:
+            self.executor.shutdown(wait=False, cancel_futures=True)
         self.metrics.stop_http()
         self._close_files()
         self._stopped.set()

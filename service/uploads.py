@@ -1,6 +1,6 @@
 """Uploads being received, and resumable ones parked after their stream broke (as in google.bytestream).
 
-An upload is written under `<data_dir>/uploads/<job id>/` by one SubmitEncode call, its writer.
+An upload is written under `<data_dir>/uploads/<job id>/` by one SubmitJob call, its writer.
 Without a client-chosen `upload_id` it lives and dies with that call. With one, a call that breaks
 *parks* it: the bytes stay, QueryUpload reports how many, and a later call takes it over and sends
 the rest. Parked uploads expire after `resume_ttl_s` (the oldest go first beyond `max_parked`);
@@ -10,21 +10,34 @@ a server restart drops them all, since none was ever acknowledged.
 from __future__ import annotations
 
 import asyncio
+import os
 import re
 import shutil
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import grpc
 
-from codec.errors import InvalidInput
+from codec.errors import InvalidInput, ResourceLimit
+from service.config import MiB
 from service.errors import ServiceError
 
 UPLOAD_ID_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
 TAKE_OVER_TIMEOUT_S = 10.0  # how long a resuming call waits for a stale writer to let go
+QUOTA_CHECK_EVERY = 64 * MiB  # re-check the disk quota this often during an upload
+
+
+class IncompleteUpload(InvalidInput):
+    """The bytes received so far are good, but more must follow: a resumable upload is kept."""
+
+
+def check_offset(offset: int, expected: int) -> None:
+    if offset != expected:
+        raise IncompleteUpload(f"chunk offset {offset} does not follow the {expected} bytes received")
 
 
 @dataclass(eq=False)
@@ -36,6 +49,7 @@ class Upload:
     options: dict[str, Any] = field(default_factory=dict)
     declared: int = 0  # total_bytes announced by the client; 0: unknown
     upload_id: str = ""  # set: resumable
+    filename: str = ""  # the client's name for it: messages use it, never the server's path
     received: int = 0
     closed: bool = False  # committed or discarded: the directory is no longer ours
     writer: asyncio.Task | None = None  # the call receiving it; None while parked
@@ -73,7 +87,13 @@ class UploadTable:
         return sum(u.received for u in self._by_job.values())
 
     def add(
-        self, kind: str, declared: int, upload_id: str, options: dict[str, Any], input_name: str
+        self,
+        kind: str,
+        declared: int,
+        upload_id: str,
+        options: dict[str, Any],
+        input_name: str,
+        filename: str,
     ) -> Upload:
         """A new upload written by the current task; `upload_id` (may be empty) must be new."""
         if upload_id:
@@ -86,7 +106,16 @@ class UploadTable:
                     "UPLOAD_EXISTS",
                 )
         job_id = uuid.uuid4().hex[:16]
-        up = Upload(job_id, kind, self.root / job_id, input_name, options, declared, upload_id)
+        up = Upload(
+            job_id,
+            kind,
+            self.root / job_id,
+            input_name or "input.bin",
+            options,
+            declared,
+            upload_id,
+            filename,
+        )
         up.dir.mkdir(parents=True)
         up.writer = asyncio.current_task()
         self._by_job[job_id] = up
@@ -162,3 +191,46 @@ class UploadTable:
             if when < cutoff:
                 del self._finished[upload_id]
         return len(old)
+
+
+async def receive_upload(requests: AsyncIterator, up: Upload, limit: int, jobs: Any) -> None:
+    """Write the chunks that follow the first message into `up`, offset-checked, within `limit`
+    bytes and the disk quota (`jobs.check_quota`), then flush to disk."""
+    metrics = jobs.metrics
+    next_quota_check = up.received + QUOTA_CHECK_EVERY
+    first = True
+    with open(up.path, "r+b" if up.received else "wb") as f:
+        f.seek(up.received)
+        async for msg in requests:
+            if msg.WhichOneof("msg") != "chunk":
+                raise InvalidInput("only chunks may follow the first message")
+            chunk = msg.chunk
+            if first and 0 <= chunk.offset < up.received:
+                # A resumed upload may go back (its client asked QueryUpload before a stale
+                # call had stopped writing): what followed that offset is replaced.
+                f.seek(chunk.offset)
+                f.truncate()
+                up.received = chunk.offset
+            first = False
+            check_offset(chunk.offset, up.received)
+            n = len(chunk.data)
+            if up.received + n > limit:
+                raise ResourceLimit(f"upload exceeds the limit of {limit} bytes")
+            if up.declared and up.received + n > up.declared:
+                raise InvalidInput(f"more bytes than the {up.declared} announced")
+            f.write(chunk.data)
+            up.received += n
+            if metrics is not None:
+                metrics.upload_bytes.inc(n)
+            if up.received >= next_quota_check:
+                next_quota_check += QUOTA_CHECK_EVERY
+                jobs.check_quota(0)
+        await asyncio.to_thread(_flush_and_sync, f)
+    if up.declared and up.received != up.declared:
+        hint = "; QueryUpload tells where to resume" if up.upload_id else ""
+        raise IncompleteUpload(f"upload ended after {up.received} of the {up.declared} bytes announced{hint}")
+
+
+def _flush_and_sync(f) -> None:
+    f.flush()
+    os.fsync(f.fileno())

@@ -16,7 +16,7 @@ from codec.cli import main
 from codec.io.video import read_frames, write_video
 
 ROOT = Path(__file__).resolve().parents[1]
-GOLDEN_RAW = ROOT / "tests" / "container" / "golden" / "minimal.ncdc"
+GOLDEN_RAW = ROOT / "tests" / "container" / "golden" / "v2" / "minimal.ncdc"
 ENC = ["--epochs", "3", "--size", "0.02", "--checkpoint-every", "1"]
 
 
@@ -54,7 +54,8 @@ def test_encode_decode_info_round_trip(hnerv_file, clip, tmp_path, capsys):
     assert code == 0
     info = json.loads(out)
     assert info["codec"] == "hnerv" and info["file_bytes"] == hnerv_file.stat().st_size
-    assert info["bpp"] == pytest.approx(hnerv_file.stat().st_size * 8 / (176 * 144 * 6))
+    assert info["rate"] == pytest.approx(hnerv_file.stat().st_size * 8 / (176 * 144 * 6))
+    assert info["rate_unit"] == "bpp" and info["codec_info"]["segments"] == 1
     code, out, _ = run(["decode", str(hnerv_file), "-o", str(tmp_path / "d.mkv"), "--frames", "1:4"], capsys)
     assert code == 0 and "3 frames" in out
     frames, _ = read_frames(tmp_path / "d.mkv")

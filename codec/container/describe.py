@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import zlib
-from dataclasses import asdict
 from typing import Any
 
-from codec.container.header import FORMAT_VERSION
+from codec.container.media import media_values
 from codec.container.types import Container
-from codec.registry import codec_name
+from codec.ids import codec_name
 
 _BYTES_SHOWN = 32  # bytes params are shown as a hex prefix; the full value can be large
 
@@ -21,23 +19,22 @@ def _show(value: Any) -> Any:
 
 
 def describe(c: Container, file_size: int) -> dict[str, Any]:
-    """Header fields, params, per-section sizes and bits per pixel (file bytes * 8 / all pixels)."""
-    media = asdict(c.media)
-    payload = sum(len(s.data) for s in c.sections)
-    pixels = c.media.width * c.media.height * c.media.frames
+    """Header fields, params, models, per-section sizes, and the rate in the media's own unit
+    (bits per pixel for pixels, bytes per vector for vectors), counted from the whole file."""
+    payload = sum(s.length for s in c.sections)
     return {
-        "format_version": FORMAT_VERSION,
+        "format_version": c.format_version,
         "codec_id": c.codec_id,
         "codec": codec_name(c.codec_id),
         "file_bytes": file_size,
         "header_bytes": file_size - payload,
-        "media": media,
+        "media_kind": c.media.KIND,
+        "media": media_values(c.media),
+        "rate": c.media.rate(file_size),
+        "rate_unit": c.media.RATE_UNIT,
         "params": {k: _show(v) for k, v in c.params.items()},
-        "model": None
-        if c.model is None
-        else {"name": c.model.name, "version": c.model.version, "sha256": c.model.sha256.hex()},
-        "sections": [
-            {"name": s.name, "bytes": len(s.data), "crc32": f"0x{zlib.crc32(s.data):08x}"} for s in c.sections
+        "models": [
+            {"role": m.role, "name": m.name, "version": m.version, "sha256": m.sha256.hex()} for m in c.models
         ],
-        "bpp": file_size * 8 / pixels if pixels else 0.0,
+        "sections": [{"name": s.name, "bytes": s.length, "crc32": f"0x{s.crc32:08x}"} for s in c.sections],
     }

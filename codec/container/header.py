@@ -1,21 +1,17 @@
-"""The v1 header layout as field tables, plus the sanity checks both sides apply to it.
+"""The header layouts (v1 and v2) as field tables: `format.py` packs and unpacks through these only.
 
-These tables ARE the format: `format.py` packs and unpacks through them and nothing else, so
-the writer and the reader cannot disagree. Changing a table means a new FORMAT_VERSION and new
-golden files (docs/FORMAT.md).
+These tables ARE the format, so the writer and the reader cannot disagree. Changing a table means
+a new FORMAT_VERSION, a reader that keeps accepting the old ones, and new golden files
+(docs/FORMAT.md). Writers always write the newest version.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from codec.container import fields
-from codec.container.limits import MAX_DIM, MAX_FRAME_PIXELS, MAX_FRAMES
-from codec.container.params import check_name
-from codec.errors import CodecError
 
 MAGIC = b"NCDC"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 # Frozen for every version, so any reader can say "newer version" instead of "corrupt".
 PREAMBLE: fields.Table = (
@@ -25,8 +21,27 @@ PREAMBLE: fields.Table = (
 )
 PREAMBLE_SIZE = fields.fixed_size(PREAMBLE)
 
+# v2: the media kind picks which media table follows (codec/container/media.py); any number of
+# model references, each with a role, so a file can relate several models.
+HEADER_V2: fields.Table = (
+    ("codec_id", "H"),  # codec.ids.CODEC_IDS
+    ("flags", "H"),  # none defined in v2: must be 0
+    ("media_kind", "B"),  # media.BY_CODE
+    ("n_models", "B"),
+    ("n_params", "H"),
+    ("n_sections", "H"),
+)
+KNOWN_FLAGS_V2 = 0
+MODEL_REF_V2: fields.Table = (
+    ("role", "str8"),  # what the codec uses it for, e.g. "embedder", "old-embedder"
+    ("name", "str8"),
+    ("version", "str8"),
+    ("sha256", "32s"),  # of the weights file
+)
+
+# v1 (read only): video-shaped media facts for every codec, at most one model reference.
 HEADER_V1: fields.Table = (
-    ("codec_id", "H"),  # codec.registry.CODEC_IDS
+    ("codec_id", "H"),
     ("flags", "H"),  # bit 0: a model reference follows
     ("width", "I"),
     ("height", "I"),
@@ -39,26 +54,11 @@ HEADER_V1: fields.Table = (
     ("n_params", "H"),
     ("n_sections", "H"),
 )
-FLAG_MODEL = 0x0001
-KNOWN_FLAGS = FLAG_MODEL
-
-MODEL_REF: fields.Table = (("model_name", "str8"), ("model_version", "str8"), ("model_sha256", "32s"))
+FLAG_MODEL_V1 = 0x0001
+MODEL_REF_V1: fields.Table = (("name", "str8"), ("version", "str8"), ("sha256", "32s"))
+V1_MODEL_ROLE = "model"  # the role a v1 file's single reference is read back with
 
 SECTION_ENTRY: fields.Table = (("name", "str8"), ("length", "Q"), ("crc32", "I"))
 
 HEADER_CRC: fields.Table = (("header_crc", "I"),)  # CRC-32 of every header byte before it
 CRC_SIZE = fields.fixed_size(HEADER_CRC)
-
-
-def check_media(h: dict[str, Any], error: type[CodecError]) -> None:
-    """Limits on the media facts; `h` holds HEADER_V1 values that already fit their fields."""
-    for name in ("width", "height"):
-        if not 1 <= h[name] <= MAX_DIM:
-            raise error(f"{name} {h[name]} is outside the limit 1..{MAX_DIM}")
-    if h["width"] * h["height"] > MAX_FRAME_PIXELS:
-        raise error(f"frame size {h['width']}x{h['height']} is more than {MAX_FRAME_PIXELS} pixels")
-    if not 1 <= h["frames"] <= MAX_FRAMES:
-        raise error(f"frame count {h['frames']} is outside the limit 1..{MAX_FRAMES}")
-    if h["fps_den"] == 0:
-        raise error("fps_den must be at least 1")
-    check_name(h["pix_fmt"], "pix_fmt", error)

@@ -1,14 +1,15 @@
 """Refuse to decode with weights other than those a file was encoded against.
 
 Decoding with the wrong weights does not fail: it silently produces garbage. So codecs that rely
-on external weights store a ModelRef and call `check_model` before decoding.
+on external weights store a ModelRef per model and call `check_model` (or the model store's
+`resolve_ref`, which does the same against what is installed) before decoding.
 """
 
 from __future__ import annotations
 
 from codec.container.types import Container
 from codec.errors import InvalidInput, ModelMismatch
-from codec.registry import codec_name
+from codec.ids import codec_name
 
 
 def _sha_bytes(sha256: bytes | str) -> bytes:
@@ -21,17 +22,17 @@ def _sha_bytes(sha256: bytes | str) -> bytes:
     return raw
 
 
-def check_model(container: Container, name: str, version: str, sha256: bytes | str) -> None:
-    """ModelMismatch unless `container` was encoded with model `name` `version` of digest `sha256`.
-
-    `sha256` may be raw bytes or a hex string.
-    """
+def check_model(
+    container: Container, name: str, version: str, sha256: bytes | str, role: str = "model"
+) -> None:
+    """ModelMismatch unless `container`'s reference for `role` is model `name` `version` of digest
+    `sha256` (raw bytes or hex)."""
     have = _sha_bytes(sha256)
-    ref = container.model
+    ref = next((r for r in container.models if r.role == role), None)
     if ref is None:
         raise ModelMismatch(
-            f"this {codec_name(container.codec_id)} file names no model, "
-            f"but the decoder needs model {name} {version}"
+            f"this {codec_name(container.codec_id)} file names no '{role}' model, "
+            f"but the decoder needs model {name}@{version}"
         )
     if (ref.name, ref.version, ref.sha256) != (name, version, have):
         same = (
@@ -40,6 +41,6 @@ def check_model(container: Container, name: str, version: str, sha256: bytes | s
             else ""
         )
         raise ModelMismatch(
-            f"file was encoded with model {ref.name} {ref.version} (sha256 {ref.sha256.hex()[:16]}), "
-            f"but the loaded model is {name} {version} (sha256 {have.hex()[:16]}){same}"
+            f"file was encoded with model {ref.spec} (sha256 {ref.sha256.hex()[:16]}), "
+            f"but the loaded model is {name}@{version} (sha256 {have.hex()[:16]}){same}"
         )

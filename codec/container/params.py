@@ -2,7 +2,7 @@
 
 Each entry is `key (str8) | type tag (u8) | value`, with the value's field format chosen by the tag.
 Entries are written sorted by key, so equal params always give identical bytes.
-Tags are part of format v1: never renumber, only add.
+Tags are part of the format (v1 and v2 alike): never renumber, only add.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from typing import Any
 
 from codec.container import fields
 from codec.container.limits import MAX_NAME_BYTES, MAX_PARAMS
-from codec.container.types import ParamValue
 from codec.errors import CodecError, CorruptData, InvalidInput
 
 PARAM_ENTRY: fields.Table = (("key", "str8"), ("type", "B"))
@@ -28,6 +27,7 @@ TAGS: dict[int, tuple[str, str]] = {
     5: ("list[int]", "i64list"),
     6: ("bool", "B"),
 }
+ParamValue = int | float | str | bytes | bool | list[int]
 _NAME = re.compile(rf"^[A-Za-z0-9_.\-]{{1,{MAX_NAME_BYTES}}}$")
 
 

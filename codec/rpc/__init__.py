@@ -15,8 +15,18 @@ from codec._proto import (  # noqa: E402
     common_pb2,
     jobs_pb2,
     jobs_pb2_grpc,
+    models_pb2,
+    models_pb2_grpc,
     video_pb2,
     video_pb2_grpc,
 )
 
-__all__ = ["common_pb2", "jobs_pb2", "jobs_pb2_grpc", "video_pb2", "video_pb2_grpc"]
+__all__ = [
+    "common_pb2",
+    "jobs_pb2",
+    "jobs_pb2_grpc",
+    "models_pb2",
+    "models_pb2_grpc",
+    "video_pb2",
+    "video_pb2_grpc",
+]

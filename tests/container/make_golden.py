@@ -1,10 +1,11 @@
-"""Write the golden container files that freeze format v1.
+"""Write the golden container files that freeze format v2 (the newest).
 
 Run from the repository root:  .venv/bin/python -m tests.container.make_golden [--force]
 
-The files under tests/container/golden/ are committed; tests read them and also check that
+The files under tests/container/golden/v2/ are committed; tests read them and also check that
 `write` still reproduces them byte for byte. Regenerating them is a format change: only do it
-together with a FORMAT_VERSION bump (and keep the old files for the old version).
+together with a FORMAT_VERSION bump, into a new folder, keeping the old files for the old version
+(golden/v1/ was written by the v1 writer, which no longer exists: those files are frozen for good).
 """
 
 from __future__ import annotations
@@ -12,11 +13,21 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
-from codec.container import Container, MediaInfo, ModelRef, Section, write
+from codec.container import (
+    Container,
+    ImageMedia,
+    LatentMedia,
+    ModelRef,
+    Section,
+    VectorMedia,
+    VideoMedia,
+    write,
+)
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).parent / "golden" / "v2"
 I64_MIN, I64_MAX = -(2**63), 2**63 - 1
 
 CASES: dict[str, Container] = {
@@ -41,21 +52,37 @@ CASES: dict[str, Container] = {
             "flag_on": True,
             "flag_off": False,
         },
-        media=MediaInfo(width=64, height=48),
+        media=VideoMedia(width=64, height=48),
         sections=[Section("meta", b"hello golden"), Section("payload", bytes(range(256)) * 2)],
     ),
-    # A video-like file that depends on external weights.
-    "with_model": Container(
+    # A video file that depends on two external models.
+    "with_models": Container(
         codec_id=255,
         params={"arch": "hnerv-test", "fc_dim": 96, "ks": [1, 3, 3], "lr": 0.001, "quant_bits": 8},
-        media=MediaInfo(
+        media=VideoMedia(
             width=1920, height=1080, frames=10, fps_num=30000, fps_den=1001, pix_fmt="yuv420p", pad_h=8
         ),
         sections=[Section("embeddings", b"\x01\x02\x03" * 10), Section("decoder", b"\xff" * 40)],
-        model=ModelRef("test-model", "1.0.0", hashlib.sha256(b"neural-codec test weights").digest()),
+        models=[
+            ModelRef("test-model", "v3", hashlib.sha256(b"neural-codec test weights").digest(), "decoder"),
+            ModelRef("test-old", "v1", hashlib.sha256(b"older weights").digest(), "compatible-with"),
+        ],
+    ),
+    "image": Container(
+        codec_id=255, params={"q": 7}, media=ImageMedia(768, 512, 3), sections=[Section("z", b"\x05" * 9)]
+    ),
+    "vectors": Container(
+        codec_id=255,
+        params={"dims": [8, 16, 32, 64]},
+        media=VectorMedia(10_000_000, 768, "float32"),
+        sections=[Section("codes", bytes(range(64)))],
+        models=[ModelRef("mrl-text", "v1", hashlib.sha256(b"embedder").digest(), "embedder")],
+    ),
+    "latents": Container(
+        codec_id=255, params={}, media=LatentMedia(50_000, 10), sections=[Section("c", b"")]
     ),
     # The smallest valid file: no params, no sections.
-    "minimal": Container(codec_id=255, params={}, media=MediaInfo(width=1, height=1, pix_fmt="gray")),
+    "minimal": Container(codec_id=255, params={}, media=ImageMedia(width=1, height=1, channels=1)),
 }
 
 
@@ -77,11 +104,12 @@ def to_json(c: Container) -> dict:
             params[key] = {"type": "list[int]", "value": list(value)}
     return {
         "codec_id": c.codec_id,
-        "media": vars(c.media),
+        "media_kind": c.media.KIND,
+        "media": asdict(c.media),
         "params": params,
-        "model": None
-        if c.model is None
-        else {"name": c.model.name, "version": c.model.version, "sha256": c.model.sha256.hex()},
+        "models": [
+            {"role": m.role, "name": m.name, "version": m.version, "sha256": m.sha256.hex()} for m in c.models
+        ],
         "sections": [{"name": s.name, "hex": s.data.hex()} for s in c.sections],
     }
 

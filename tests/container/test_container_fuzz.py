@@ -9,22 +9,31 @@ from __future__ import annotations
 import random
 import struct
 import zlib
+from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from codec.container import Container, MediaInfo, ModelRef, Section, read, write
+from codec.container import Container, ModelRef, Section, VectorMedia, VideoMedia, read, write
 from codec.errors import CodecError, CorruptData
 
 SAMPLE = write(
     Container(
         255,
         {"i": -3, "f": 0.25, "s": "héllo", "b": b"\x00\xff", "l": [1, 2, 3], "t": True},
-        MediaInfo(32, 24, frames=2, fps_num=25, pix_fmt="yuv420p"),
+        VideoMedia(32, 24, frames=2, fps_num=25, pix_fmt="yuv420p"),
         [Section("one", b"first payload"), Section("two", bytes(range(40)))],
-        ModelRef("m", "1", bytes(range(32))),
+        [ModelRef("m", "v1", bytes(range(32)), "new"), ModelRef("old", "v3", bytes(32), "old")],
     )
 )
+SAMPLES = {
+    "v2-video": SAMPLE,
+    "v2-vectors": write(
+        Container(255, {"dims": [8, 16]}, VectorMedia(1000, 16), [Section("q", b"\x01" * 30)])
+    ),
+    "v1": (Path(__file__).parent / "golden" / "v1" / "with_model.ncdc").read_bytes(),
+}
 HEADER_LEN = struct.unpack_from("<I", SAMPLE, 6)[0]
 
 
@@ -49,20 +58,24 @@ def test_sample_is_valid():
     assert read(SAMPLE).section("two") == bytes(range(40))
 
 
-def test_every_truncation_is_corrupt():
-    for n in range(len(SAMPLE)):
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_every_truncation_is_corrupt(name):
+    sample = SAMPLES[name]
+    for n in range(len(sample)):
         try:
-            read(SAMPLE[:n])
+            read(sample[:n])
         except CorruptData as exc:
             assert "truncated" in str(exc) or "empty" in str(exc), (n, exc)
         else:
             raise AssertionError(f"truncation to {n} bytes was accepted")
 
 
-def test_every_single_bit_flip_is_detected():
-    for pos in range(len(SAMPLE)):
+@pytest.mark.parametrize("name", sorted(SAMPLES))
+def test_every_single_bit_flip_is_detected(name):
+    sample = SAMPLES[name]
+    for pos in range(len(sample)):
         for bit in range(8):
-            flipped = bytearray(SAMPLE)
+            flipped = bytearray(sample)
             flipped[pos] ^= 1 << bit
             try:
                 read(bytes(flipped))

@@ -31,6 +31,17 @@ TOKEN = "test-token-0123456789abcdef"
 READ_TOKEN = "read-only-token-0123456789"
 # The smallest encode worth the name: two epochs of the 8-frame clip on the CPU (~10 s here).
 TINY_ENCODE = {"size": 0.03, "epochs": 2, "seed": 1, "device": "cpu"}
+ENCODE = "hnerv.encode"  # the job kind of an HNeRV encode
+
+
+def spec(filename: str = "", total_bytes: int = 0, kind: str = ENCODE, **options):
+    """A JobSpec for raw SubmitJob calls."""
+    from codec.rpc import jobs_pb2
+    from codec.rpc.options import to_proto_map
+
+    msg = jobs_pb2.JobSpec(kind=kind, filename=filename, total_bytes=total_bytes)
+    to_proto_map(options, msg.options)
+    return msg
 
 
 class ThreadedServer:
@@ -85,7 +96,7 @@ def make_server(tmp_path: Path) -> Iterator[Callable[..., ThreadedServer]]:
             limits=limits or Limits(),
             **kw,
         )
-        s = ThreadedServer(cfg, None if runner is None else {"video.encode": runner})
+        s = ThreadedServer(cfg, None if runner is None else {ENCODE: runner})
         servers.append(s)
         return s
 
@@ -196,7 +207,8 @@ def fake_encode_runner(steps: int = 20, step_s: float = 0.05, fail_with: Excepti
         for i in range(steps):
             ctx.cancel.check()
             time.sleep(step_s)
-            ctx.progress(ProgressEvent(phase="train", step=i + 1, total=steps, loss=1.0 / (i + 1)))
+            loss = 1.0 / (i + 1)
+            ctx.progress(ProgressEvent(phase="train", step=i + 1, total=steps, metrics={"loss": loss}))
         if fail_with is not None:
             raise fail_with
         shutil.copyfile(ctx.input_path, ctx.result_path)
@@ -206,16 +218,20 @@ def fake_encode_runner(steps: int = 20, step_s: float = 0.05, fail_with: Excepti
 
 
 def use_runner(server: ThreadedServer, runner) -> None:
-    server.call(server.server.jobs.runners.__setitem__, "video.encode", runner)
+    """Make the server's HNeRV encode jobs run `runner` instead."""
+    import dataclasses
+
+    tasks = server.server.jobs.tasks
+    server.call(tasks.__setitem__, ENCODE, dataclasses.replace(tasks[ENCODE], run=runner))
 
 
 @pytest.fixture(scope="session")
 def tiny_bitstream(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """CLIP encoded locally with TINY_ENCODE: the reference for remote encodes and decodes."""
-    from codec.video.hnerv.encode import EncodeOptions, encode_video
+    from codec import api
 
     out = tmp_path_factory.mktemp("ref") / "clip.hnerv"
-    encode_video(CLIP, out, EncodeOptions(**TINY_ENCODE))
+    api.encode(CLIP, out, "hnerv", TINY_ENCODE)
     return out
 
 

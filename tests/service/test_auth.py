@@ -6,7 +6,7 @@ import logging
 
 import grpc
 import pytest
-from conftest import CLIP, READ_TOKEN, TOKEN, fake_encode_runner, use_runner
+from conftest import CLIP, ENCODE, READ_TOKEN, TOKEN, fake_encode_runner, use_runner
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from codec.client import CodecClient, RemoteError
@@ -73,14 +73,14 @@ def test_health_is_exempt_and_good_token_works(auth_server) -> None:
 def test_read_only_token_reads_but_cannot_write(auth_server) -> None:
     use_runner(auth_server, fake_encode_runner(steps=2, step_s=0.01))
     writer = CodecClient(auth_server.target, token=TOKEN)
-    job_id = writer.submit_encode(CLIP, {"size": 0.03})
+    job_id = writer.submit_job(ENCODE, {"size": 0.03}, CLIP)
     reader = CodecClient(auth_server.target, token=READ_TOKEN)
     assert reader.get_job(job_id).job_id == job_id
     assert reader.watch_job(job_id).state == jobs_pb2.JOB_STATE_SUCCEEDED
     for action in (
         lambda: reader.cancel_job(job_id),
         lambda: reader.delete_job(job_id),
-        lambda: reader.submit_encode(CLIP, {"size": 0.03}),
+        lambda: reader.submit_job(ENCODE, {"size": 0.03}, CLIP),
     ):
         with pytest.raises(RemoteError, match="PERMISSION_DENIED"):
             action()

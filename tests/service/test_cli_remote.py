@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import CLIP, ROOT, TINY_ENCODE, TOKEN, fake_encode_runner
+from conftest import CLIP, ENCODE, ROOT, TINY_ENCODE, TOKEN, fake_encode_runner
 
 from codec.cli import main
 from codec.client import CodecClient
@@ -56,7 +56,7 @@ def test_serve_refuses_an_open_bind_without_token(tmp_path: Path) -> None:
 def test_jobs_commands(make_server, capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
     s = make_server(runner=fake_encode_runner(steps=3, step_s=0.01))
     client = CodecClient(s.target)
-    job_id = client.submit_encode(CLIP, {"size": 0.03})
+    job_id = client.submit_job(ENCODE, {"size": 0.03}, CLIP)
     assert main(["jobs", "watch", job_id, "--server", s.target, "-o", str(tmp_path / "r.bin")]) == 0
     assert (tmp_path / "r.bin").read_bytes() == CLIP.read_bytes()
     assert main(["jobs", "list", "--server", s.target, "--state", "succeeded"]) == 0

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from conftest import with_limits
 
+from codec import api
 from codec.client import CodecClient, RetryPolicy
 from codec.rpc import common_pb2, video_pb2, video_pb2_grpc
-from service.servicers import video as video_servicer
 
 pytestmark = pytest.mark.slow  # needs the tiny reference bitstream (one real encode per session)
 
@@ -23,16 +23,17 @@ REPEATS = 40  # the endless decoder below: 40 x 8 frames at 20 ms each would tak
 def test_client_gone_mid_decode_stops_the_work(
     make_server, tiny_bitstream: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_decode = video_servicer._decode_frames
+    hnerv = type(api.get_codec("hnerv"))
+    real_decode = hnerv.decode_stream
     produced: list[int] = []
     ran_out = threading.Event()
     stopped = threading.Event()
 
-    def endless(container, frames, device):
+    def endless(self, container, options):
         """The real decoder's frames over and over, slowly: only a stop from outside ends it early."""
         try:
             for _ in range(REPEATS):
-                for frame in real_decode(container, frames, device):
+                for frame in real_decode(self, container, options):
                     time.sleep(0.02)
                     produced.append(1)
                     yield frame
@@ -40,7 +41,7 @@ def test_client_gone_mid_decode_stops_the_work(
         finally:
             stopped.set()
 
-    monkeypatch.setattr(video_servicer, "_decode_frames", endless)
+    monkeypatch.setattr(hnerv, "decode_stream", endless)
     s = make_server(limits=with_limits(max_concurrent_decodes=1))
     data = tiny_bitstream.read_bytes()
     requests = [
@@ -68,7 +69,7 @@ def test_client_gone_mid_decode_stops_the_work(
     # The server keeps serving, and the slot of the abandoned decode is free again: with one slot
     # and no retries, a leaked slot would answer RESOURCE_EXHAUSTED here.
     monkeypatch.undo()
-    assert s.call(lambda: s.server.video._decodes) == 0
+    assert s.call(lambda: s.server.servicers["codec.v1.VideoService"]._decodes) == 0
     client = CodecClient(s.target, retry=RetryPolicy(attempts=1))
     from codec.video.hnerv.decode import decode_frames
 

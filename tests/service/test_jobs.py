@@ -9,7 +9,7 @@ import time
 
 import grpc
 import pytest
-from conftest import CLIP, fake_encode_runner, use_runner, with_limits
+from conftest import CLIP, ENCODE, fake_encode_runner, use_runner, with_limits
 
 from codec.client import CodecClient, RemoteError, job_error
 from codec.errors import CorruptData, InvalidInput
@@ -20,17 +20,17 @@ from codec.rpc import jobs_pb2
 def test_watch_streams_progress_then_the_final_state(server, tmp_path) -> None:
     use_runner(server, fake_encode_runner(steps=5, step_s=0.02))
     client = CodecClient(server.target)
-    job_id = client.submit_encode(CLIP, {"size": 0.03})
+    job_id = client.submit_job(ENCODE, {"size": 0.03}, CLIP)
     events: list[ProgressEvent] = []
     job = client.watch_job(job_id, events.append)
     assert job.state == jobs_pb2.JOB_STATE_SUCCEEDED
     steps = [e.step for e in events if e.phase == "train"]
     assert steps[-1] == 5 and steps == sorted(steps)
-    assert events[-1].loss == pytest.approx(0.2)
+    assert events[-1].metrics == {"loss": pytest.approx(0.2)}
     assert job.result_info["steps"] == 5 and job.attempts == 1
     assert job.finished_at.ToSeconds() >= job.started_at.ToSeconds() >= job.created_at.ToSeconds()
     assert job.expires_at.ToSeconds() > job.finished_at.ToSeconds()
-    assert job.options["size"] == "0.03" and job.options["filename"] == CLIP.name
+    assert client.job_options(job) == {"size": 0.03}  # typed, as submitted
     # Watching a finished job answers at once with its final state.
     assert client.watch_job(job_id).state == jobs_pb2.JOB_STATE_SUCCEEDED
 
@@ -38,7 +38,7 @@ def test_watch_streams_progress_then_the_final_state(server, tmp_path) -> None:
 def test_read_result_whole_and_from_an_offset(server, tmp_path) -> None:
     use_runner(server, fake_encode_runner(steps=1, step_s=0.0))
     client = CodecClient(server.target)
-    job_id = client.submit_encode(CLIP, {"size": 0.03})
+    job_id = client.submit_job(ENCODE, {"size": 0.03}, CLIP)
     client.watch_job(job_id)
     out = tmp_path / "result.bin"
     assert client.read_result(job_id, out, chunk_size=1000) == CLIP.stat().st_size
@@ -58,8 +58,8 @@ def test_cancel_running_and_queued_jobs(make_server) -> None:
     s = make_server(workers=1)
     use_runner(s, fake_encode_runner(steps=500, step_s=0.01))
     client = CodecClient(s.target)
-    running = client.submit_encode(CLIP, {"size": 0.03})
-    queued = client.submit_encode(CLIP, {"size": 0.03})
+    running = client.submit_job(ENCODE, {"size": 0.03}, CLIP)
+    queued = client.submit_job(ENCODE, {"size": 0.03}, CLIP)
     assert client.cancel_job(queued).state == jobs_pb2.JOB_STATE_CANCELLED
     seen: list[ProgressEvent] = []
     deadline = time.monotonic() + 10
@@ -77,7 +77,7 @@ def test_cancel_running_and_queued_jobs(make_server) -> None:
 def test_delete_refuses_active_jobs_and_removes_files(server) -> None:
     use_runner(server, fake_encode_runner(steps=300, step_s=0.01))
     client = CodecClient(server.target)
-    job_id = client.submit_encode(CLIP, {"size": 0.03})
+    job_id = client.submit_job(ENCODE, {"size": 0.03}, CLIP)
     with pytest.raises(RemoteError, match="FAILED_PRECONDITION.*cancel it first"):
         client.delete_job(job_id)
     client.cancel_job(job_id)
@@ -95,7 +95,7 @@ def test_runner_errors_become_job_errors(server, caplog) -> None:
     use_runner(
         server, fake_encode_runner(steps=1, step_s=0.0, fail_with=CorruptData("checkpoint unreadable"))
     )
-    job = client.watch_job(client.submit_encode(CLIP, {"size": 0.03}))
+    job = client.watch_job(client.submit_job(ENCODE, {"size": 0.03}, CLIP))
     assert job.state == jobs_pb2.JOB_STATE_FAILED
     assert (job.error.code, job.error.message) == (
         grpc.StatusCode.DATA_LOSS.value[0],
@@ -103,7 +103,7 @@ def test_runner_errors_become_job_errors(server, caplog) -> None:
     )
     assert isinstance(job_error(job), CorruptData)
     use_runner(server, fake_encode_runner(steps=1, step_s=0.0, fail_with=ZeroDivisionError("private detail")))
-    job = client.watch_job(client.submit_encode(CLIP, {"size": 0.03}))
+    job = client.watch_job(client.submit_job(ENCODE, {"size": 0.03}, CLIP))
     assert job.error.code == grpc.StatusCode.INTERNAL.value[0] and "private detail" not in job.error.message
     assert "private detail" in caplog.text  # the traceback is in the server log
 
@@ -111,10 +111,10 @@ def test_runner_errors_become_job_errors(server, caplog) -> None:
 def test_list_filters_by_state(server) -> None:
     use_runner(server, fake_encode_runner(steps=1, step_s=0.0))
     client = CodecClient(server.target)
-    done = client.submit_encode(CLIP, {"size": 0.03})
+    done = client.submit_job(ENCODE, {"size": 0.03}, CLIP)
     client.watch_job(done)
     use_runner(server, fake_encode_runner(steps=1000, step_s=0.01))
-    active = client.submit_encode(CLIP, {"size": 0.03})
+    active = client.submit_job(ENCODE, {"size": 0.03}, CLIP)
     assert [j.job_id for j in client.list_jobs()] == [active, done]
     assert [j.job_id for j in client.list_jobs(("succeeded",))] == [done]
     with pytest.raises(InvalidInput, match="unknown job state"):
@@ -126,7 +126,7 @@ def test_finished_jobs_expire_after_the_ttl(make_server) -> None:
     s = make_server(limits=with_limits(job_ttl_s=0.2))
     use_runner(s, fake_encode_runner(steps=1, step_s=0.0))
     client = CodecClient(s.target)
-    job_id = client.submit_encode(CLIP, {"size": 0.03})
+    job_id = client.submit_job(ENCODE, {"size": 0.03}, CLIP)
     client.watch_job(job_id)
     assert s.call(s.server.jobs.sweep) == 0  # not yet
     time.sleep(0.3)
@@ -141,7 +141,7 @@ def test_restart_requeues_interrupted_jobs(make_server, tmp_path) -> None:
     first = make_server(data_dir=data_dir)
     use_runner(first, fake_encode_runner(steps=1000, step_s=0.01))
     client = CodecClient(first.target)
-    job_id = client.submit_encode(CLIP, {"size": 0.03})
+    job_id = client.submit_job(ENCODE, {"size": 0.03}, CLIP)
     while client.get_job(job_id).state != jobs_pb2.JOB_STATE_RUNNING:
         time.sleep(0.01)
     first.stop(grace=0.5)

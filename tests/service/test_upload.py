@@ -1,4 +1,4 @@
-"""SubmitEncode checks (options, offsets, size, content, resolution, quota, queue) and Decode input checks."""
+"""SubmitJob checks (options, offsets, size, content, resolution, quota, queue) and Decode input checks."""
 
 from __future__ import annotations
 
@@ -8,18 +8,19 @@ from pathlib import Path
 
 import grpc
 import pytest
-from conftest import CLIP, fake_encode_runner, use_runner, with_limits
+from conftest import CLIP, ENCODE, fake_encode_runner, spec, use_runner, with_limits
 
 from codec.client import CodecClient, retry_hint
 from codec.errors import CorruptData, InvalidInput, ResourceLimit
-from codec.rpc import common_pb2, jobs_pb2, video_pb2, video_pb2_grpc
+from codec.rpc import common_pb2, jobs_pb2, jobs_pb2_grpc
+from service.config import VideoLimits
 
 
-def _raw_submit(target: str, options: video_pb2.EncodeOptions | None, chunks: list[tuple[int, bytes]]):
-    stub = video_pb2_grpc.VideoServiceStub(grpc.insecure_channel(target))
-    msgs = [] if options is None else [video_pb2.EncodeChunk(options=options)]
-    msgs += [video_pb2.EncodeChunk(chunk=common_pb2.Chunk(offset=o, data=d)) for o, d in chunks]
-    return stub.SubmitEncode(iter(msgs), timeout=30)
+def _raw_submit(target: str, job: jobs_pb2.JobSpec | None, chunks: list[tuple[int, bytes]]):
+    stub = jobs_pb2_grpc.JobServiceStub(grpc.insecure_channel(target))
+    msgs = [] if job is None else [jobs_pb2.SubmitRequest(spec=job)]
+    msgs += [jobs_pb2.SubmitRequest(chunk=common_pb2.Chunk(offset=o, data=d)) for o, d in chunks]
+    return stub.SubmitJob(iter(msgs), timeout=30)
 
 
 def _code(fn) -> grpc.RpcError:
@@ -35,24 +36,24 @@ def _uploads_left(server) -> list[Path]:
 def test_options_are_checked_before_any_byte(server) -> None:
     client = CodecClient(server.target)
     with pytest.raises(InvalidInput, match="either --size or --bpp"):
-        client.submit_encode(CLIP, {"size": 0.1, "bpp": 0.1})
+        client.submit_job(ENCODE, {"size": 0.1, "bpp": 0.1}, CLIP)
     with pytest.raises(InvalidInput, match="epochs"):
-        client.submit_encode(CLIP, {"epochs": -3})
+        client.submit_job(ENCODE, {"epochs": -3}, CLIP)
     with pytest.raises(ResourceLimit, match="limit of 10000"):
-        client.submit_encode(CLIP, {"epochs": 20000})
+        client.submit_job(ENCODE, {"epochs": 20000}, CLIP)
     err = _code(lambda: _raw_submit(server.target, None, [(0, b"abc")]))
-    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "first SubmitEncode message" in err.details()
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "first SubmitJob message" in err.details()
 
 
 def test_offsets_and_lengths_are_checked(server) -> None:
     data = CLIP.read_bytes()
-    opts = video_pb2.EncodeOptions(size=0.03)
+    opts = spec(size=0.03)
     err = _code(lambda: _raw_submit(server.target, opts, [(0, data[:1000]), (1500, data[1000:])]))
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "offset 1500" in err.details()
     opts.total_bytes = len(data) + 10
     err = _code(lambda: _raw_submit(server.target, opts, [(0, data)]))
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and f"after {len(data)} of the" in err.details()
-    err = _code(lambda: _raw_submit(server.target, video_pb2.EncodeOptions(size=0.03), []))
+    err = _code(lambda: _raw_submit(server.target, spec(size=0.03), []))
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "empty upload" in err.details()
     assert _uploads_left(server) == []
 
@@ -61,18 +62,18 @@ def test_not_a_video_is_invalid_argument(server, tmp_path: Path) -> None:
     fake = tmp_path / "notes.mp4"
     fake.write_bytes(b"this is not a video at all\n" * 100)
     with pytest.raises(InvalidInput, match="notes|video|read"):
-        CodecClient(server.target).submit_encode(fake, {"size": 0.03})
+        CodecClient(server.target).submit_job(ENCODE, {"size": 0.03}, fake)
     assert _uploads_left(server) == [] and CodecClient(server.target).list_jobs() == []
 
 
 def test_oversized_upload_is_resource_exhausted(make_server) -> None:
     s = make_server(limits=with_limits(max_upload_bytes=1000))
     with pytest.raises(ResourceLimit, match="exceeds the limit of 1000"):
-        CodecClient(s.target).submit_encode(CLIP, {"size": 0.03})  # refused on the announced size
+        CodecClient(s.target).submit_job(ENCODE, {"size": 0.03}, CLIP)  # refused on the announced size
     data = CLIP.read_bytes()
     err = _code(
         lambda: _raw_submit(
-            s.target, video_pb2.EncodeOptions(size=0.03), [(0, data[:800]), (800, data[800:])]
+            s.target, spec(size=0.03), [(0, data[:800]), (800, data[800:])]
         )
     )
     assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED  # unannounced: stopped while streaming
@@ -80,12 +81,12 @@ def test_oversized_upload_is_resource_exhausted(make_server) -> None:
 
 
 def test_resolution_and_frame_limits(make_server, tmp_path: Path) -> None:
-    s = make_server(data_dir=tmp_path / "a", limits=with_limits(max_pixels=30 * 30))
+    s = make_server(data_dir=tmp_path / "a", limits=with_limits(video=VideoLimits(max_pixels=30 * 30)))
     with pytest.raises(ResourceLimit, match="37x29 frames exceed the limit of 900 pixels"):
-        CodecClient(s.target).submit_encode(CLIP, {"size": 0.03})
-    s = make_server(data_dir=tmp_path / "b", limits=with_limits(max_frames=4))
+        CodecClient(s.target).submit_job(ENCODE, {"size": 0.03}, CLIP)
+    s = make_server(data_dir=tmp_path / "b", limits=with_limits(video=VideoLimits(max_frames=4)))
     with pytest.raises(ResourceLimit, match="8 frames exceed the server's limit of 4"):
-        CodecClient(s.target).submit_encode(CLIP, {"size": 0.03})
+        CodecClient(s.target).submit_job(ENCODE, {"size": 0.03}, CLIP)
 
 
 def test_disk_quota(make_server) -> None:
@@ -93,25 +94,25 @@ def test_disk_quota(make_server) -> None:
     s = make_server(limits=with_limits(disk_quota_bytes=2 * size + 100))
     use_runner(s, fake_encode_runner(steps=1, step_s=0.0))
     client = CodecClient(s.target)
-    first = client.submit_encode(CLIP, {"size": 0.03})
+    first = client.submit_job(ENCODE, {"size": 0.03}, CLIP)
     assert client.watch_job(first).result_bytes == size  # input + result now count against the quota
     with pytest.raises(ResourceLimit, match="disk quota"):
-        client.submit_encode(CLIP, {"size": 0.03})
+        client.submit_job(ENCODE, {"size": 0.03}, CLIP)
     client.delete_job(first)
-    client.submit_encode(CLIP, {"size": 0.03})
+    client.submit_job(ENCODE, {"size": 0.03}, CLIP)
 
 
 def test_full_queue_says_when_to_retry(make_server) -> None:
     s = make_server(workers=1, limits=with_limits(max_queued_jobs=1, retry_after_s=0.5))
     use_runner(s, fake_encode_runner(steps=100, step_s=0.02))
     client = CodecClient(s.target)
-    running = client.submit_encode(CLIP, {"size": 0.03})
-    queued = client.submit_encode(CLIP, {"size": 0.03})
-    err = _code(lambda: _raw_submit(s.target, video_pb2.EncodeOptions(size=0.03), [(0, CLIP.read_bytes())]))
+    running = client.submit_job(ENCODE, {"size": 0.03}, CLIP)
+    queued = client.submit_job(ENCODE, {"size": 0.03}, CLIP)
+    err = _code(lambda: _raw_submit(s.target, spec(size=0.03), [(0, CLIP.read_bytes())]))
     assert err.code() == grpc.StatusCode.RESOURCE_EXHAUSTED and "queue is full" in err.details()
     assert retry_hint(err) == pytest.approx(0.5)
     client.cancel_job(running)
-    third = client.submit_encode(CLIP, {"size": 0.03})  # the client retries until there is room
+    third = client.submit_job(ENCODE, {"size": 0.03}, CLIP)  # the client retries until there is room
     assert client.get_job(third).state in (jobs_pb2.JOB_STATE_QUEUED, jobs_pb2.JOB_STATE_RUNNING)
     for job_id in (queued, third):
         client.cancel_job(job_id)
@@ -122,12 +123,12 @@ def test_abandoned_upload_leaves_nothing(server) -> None:
     gave_up = threading.Event()
 
     def slow_requests():
-        yield video_pb2.EncodeChunk(options=video_pb2.EncodeOptions(size=0.03))
-        yield video_pb2.EncodeChunk(chunk=common_pb2.Chunk(offset=0, data=data[:1000]))
+        yield jobs_pb2.SubmitRequest(spec=spec(size=0.03))
+        yield jobs_pb2.SubmitRequest(chunk=common_pb2.Chunk(offset=0, data=data[:1000]))
         gave_up.wait(30)  # never finishes: the client gives up first
 
-    stub = video_pb2_grpc.VideoServiceStub(grpc.insecure_channel(server.target))
-    future = stub.SubmitEncode.future(slow_requests())
+    stub = jobs_pb2_grpc.JobServiceStub(grpc.insecure_channel(server.target))
+    future = stub.SubmitJob.future(slow_requests())
     deadline = time.monotonic() + 10
     while not _uploads_left(server) and time.monotonic() < deadline:
         time.sleep(0.02)

@@ -1,4 +1,4 @@
-"""Resumable uploads: a broken SubmitEncode continues from the bytes the server holds (QueryUpload)."""
+"""Resumable uploads: a broken SubmitJob continues from the bytes the server holds (QueryUpload)."""
 
 from __future__ import annotations
 
@@ -10,37 +10,36 @@ from pathlib import Path
 
 import grpc
 import pytest
-from conftest import CLIP, fake_encode_runner, use_runner, with_limits
+from conftest import CLIP, ENCODE, fake_encode_runner, spec, use_runner, with_limits
 
 from codec.client import CodecClient, RetryPolicy
-from codec.rpc import common_pb2, video_pb2, video_pb2_grpc
+from codec.rpc import common_pb2, jobs_pb2, jobs_pb2_grpc
 
 DATA = CLIP.read_bytes()
 UPLOAD_ID = "test-upload-0123456789"
 
 
-def _stub(target: str) -> video_pb2_grpc.VideoServiceStub:
-    return video_pb2_grpc.VideoServiceStub(grpc.insecure_channel(target))
+def _stub(target: str) -> jobs_pb2_grpc.JobServiceStub:
+    return jobs_pb2_grpc.JobServiceStub(grpc.insecure_channel(target))
 
 
-def _options(upload_id: str = UPLOAD_ID) -> video_pb2.EncodeChunk:
-    opts = video_pb2.EncodeOptions(size=0.03, filename=CLIP.name, total_bytes=len(DATA))
-    return video_pb2.EncodeChunk(options=opts, upload_id=upload_id)
+def _options(upload_id: str = UPLOAD_ID) -> jobs_pb2.SubmitRequest:
+    return jobs_pb2.SubmitRequest(spec=spec(CLIP.name, len(DATA), size=0.03), upload_id=upload_id)
 
 
-def _chunks(start: int, stop: int, size: int = 500) -> list[video_pb2.EncodeChunk]:
+def _chunks(start: int, stop: int, size: int = 500) -> list[jobs_pb2.SubmitRequest]:
     return [
-        video_pb2.EncodeChunk(chunk=common_pb2.Chunk(offset=o, data=DATA[o : min(o + size, stop)]))
+        jobs_pb2.SubmitRequest(chunk=common_pb2.Chunk(offset=o, data=DATA[o : min(o + size, stop)]))
         for o in range(start, stop, size)
     ]
 
 
-def _resume(upload_id: str = UPLOAD_ID) -> video_pb2.EncodeChunk:
-    return video_pb2.EncodeChunk(resume_upload_id=upload_id)
+def _resume(upload_id: str = UPLOAD_ID) -> jobs_pb2.SubmitRequest:
+    return jobs_pb2.SubmitRequest(resume_upload_id=upload_id)
 
 
-def _query(stub, upload_id: str = UPLOAD_ID) -> video_pb2.UploadStatus:
-    return stub.QueryUpload(video_pb2.QueryUploadRequest(upload_id=upload_id), timeout=10)
+def _query(stub, upload_id: str = UPLOAD_ID) -> jobs_pb2.UploadStatus:
+    return stub.QueryUpload(jobs_pb2.QueryUploadRequest(upload_id=upload_id), timeout=10)
 
 
 def _code(fn) -> grpc.RpcError:
@@ -63,29 +62,29 @@ def _result(server, job_id: str, tmp_path: Path) -> bytes:
 def test_upload_stopped_short_resumes_from_the_committed_offset(server, tmp_path: Path) -> None:
     use_runner(server, fake_encode_runner(steps=1, step_s=0.0))  # 'encodes' by copying the input
     stub = _stub(server.target)
-    err = _code(lambda: stub.SubmitEncode(iter([_options(), *_chunks(0, 1500)]), timeout=30))
+    err = _code(lambda: stub.SubmitJob(iter([_options(), *_chunks(0, 1500)]), timeout=30))
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "ended after 1500 of the" in err.details()
     status = _query(stub)
     assert (status.committed_bytes, status.total_bytes, status.job_id) == (1500, len(DATA), "")
 
     # Checked offsets still apply: a gap is refused, and the upload stays as it was.
-    err = _code(lambda: stub.SubmitEncode(iter([_resume(), *_chunks(2000, len(DATA))]), timeout=30))
+    err = _code(lambda: stub.SubmitJob(iter([_resume(), *_chunks(2000, len(DATA))]), timeout=30))
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "offset 2000" in err.details()
     assert _query(stub).committed_bytes == 1500
     # An id in use cannot start a second upload; unknown and malformed ids are refused.
-    err = _code(lambda: stub.SubmitEncode(iter([_options(), *_chunks(0, len(DATA))]), timeout=30))
+    err = _code(lambda: stub.SubmitJob(iter([_options(), *_chunks(0, len(DATA))]), timeout=30))
     assert err.code() == grpc.StatusCode.ALREADY_EXISTS
     assert _code(lambda: _query(stub, "no-such-upload-0000")).code() == grpc.StatusCode.NOT_FOUND
-    err = _code(lambda: stub.SubmitEncode(iter([_options("short"), *_chunks(0, 100)]), timeout=30))
+    err = _code(lambda: stub.SubmitJob(iter([_options("short"), *_chunks(0, 100)]), timeout=30))
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "upload_id" in err.details()
 
-    ref = stub.SubmitEncode(iter([_resume(), *_chunks(1500, len(DATA))]), timeout=30)
+    ref = stub.SubmitJob(iter([_resume(), *_chunks(1500, len(DATA))]), timeout=30)
     assert _result(server, ref.job_id, tmp_path) == DATA
     assert _uploaded_bytes(server) == len(DATA)  # no byte was sent twice
     # A client whose reply was lost learns that the upload became a job; resuming again is refused.
     status = _query(stub)
     assert (status.job_id, status.committed_bytes) == (ref.job_id, len(DATA))
-    err = _code(lambda: stub.SubmitEncode(iter([_resume()]), timeout=30))
+    err = _code(lambda: stub.SubmitJob(iter([_resume()]), timeout=30))
     assert err.code() == grpc.StatusCode.NOT_FOUND and f"became job {ref.job_id}" in err.details()
     assert list((server.config.data_dir / "service" / "uploads").iterdir()) == []
 
@@ -93,10 +92,10 @@ def test_upload_stopped_short_resumes_from_the_committed_offset(server, tmp_path
 def test_resume_may_go_back_and_replaces_what_followed(server, tmp_path: Path) -> None:
     use_runner(server, fake_encode_runner(steps=1, step_s=0.0))
     stub = _stub(server.target)
-    garbage = [video_pb2.EncodeChunk(chunk=common_pb2.Chunk(offset=1000, data=b"\0" * 500))]
-    _code(lambda: stub.SubmitEncode(iter([_options(), *_chunks(0, 1000), *garbage]), timeout=30))
+    garbage = [jobs_pb2.SubmitRequest(chunk=common_pb2.Chunk(offset=1000, data=b"\0" * 500))]
+    _code(lambda: stub.SubmitJob(iter([_options(), *_chunks(0, 1000), *garbage]), timeout=30))
     assert _query(stub).committed_bytes == 1500
-    ref = stub.SubmitEncode(iter([_resume(), *_chunks(1000, len(DATA))]), timeout=30)
+    ref = stub.SubmitJob(iter([_resume(), *_chunks(1000, len(DATA))]), timeout=30)
     assert _result(server, ref.job_id, tmp_path) == DATA
 
 
@@ -105,12 +104,12 @@ def test_resume_takes_over_from_a_call_the_server_thinks_alive(server, tmp_path:
     use_runner(server, fake_encode_runner(steps=1, step_s=0.0))
     release = threading.Event()
 
-    def stalled() -> Iterator[video_pb2.EncodeChunk]:
+    def stalled() -> Iterator[jobs_pb2.SubmitRequest]:
         yield _options()
         yield from _chunks(0, 1000)
         release.wait(30)
 
-    old = _stub(server.target).SubmitEncode.future(stalled())
+    old = _stub(server.target).SubmitJob.future(stalled())
     try:
         stub = _stub(server.target)
         deadline = time.monotonic() + 30
@@ -121,7 +120,7 @@ def test_resume_takes_over_from_a_call_the_server_thinks_alive(server, tmp_path:
             except grpc.RpcError:  # not registered yet (the first options check imports torch)
                 pass
             time.sleep(0.02)
-        ref = stub.SubmitEncode(iter([_resume(), *_chunks(1000, len(DATA))]), timeout=30)
+        ref = stub.SubmitJob(iter([_resume(), *_chunks(1000, len(DATA))]), timeout=30)
         assert old.exception(timeout=10).code() == grpc.StatusCode.ABORTED
         assert _result(server, ref.job_id, tmp_path) == DATA
     finally:
@@ -133,7 +132,7 @@ def test_parked_uploads_expire_and_are_capped(make_server) -> None:
     stub = _stub(s.target)
     first, second = "first-upload-000000", "second-upload-00000"
     for upload_id in (first, second):
-        _code(lambda upload_id=upload_id: stub.SubmitEncode(iter([_options(upload_id), *_chunks(0, 1000)])))
+        _code(lambda upload_id=upload_id: stub.SubmitJob(iter([_options(upload_id), *_chunks(0, 1000)])))
     assert _code(lambda: _query(stub, first)).code() == grpc.StatusCode.NOT_FOUND  # beyond the cap
     assert _query(stub, second).committed_bytes == 1000
     time.sleep(0.6)
@@ -200,12 +199,12 @@ def test_client_resumes_after_the_connection_breaks(server, tmp_path: Path) -> N
     proxy = CuttingProxy(server.port, pause_after=2000)
     try:
         client = CodecClient(proxy.target, retry=RetryPolicy(initial_backoff_s=0.05))
-        statuses: list[video_pb2.UploadStatus] = []
+        statuses: list[jobs_pb2.UploadStatus] = []
         query = client.query_upload
         client.query_upload = lambda upload_id: statuses.append(query(upload_id)) or statuses[-1]
         result: list = []
         thread = threading.Thread(
-            target=lambda: result.append(client.submit_encode(CLIP, {"size": 0.03}, chunk_size=256))
+            target=lambda: result.append(client.submit_job(ENCODE, {"size": 0.03}, CLIP, chunk_size=256))
         )
         thread.start()
         assert proxy.paused.wait(30)

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import CLIP, TINY_ENCODE, with_limits
+from conftest import CLIP, ENCODE, TINY_ENCODE, with_limits
 
+from codec import api
 from codec.client import CodecClient, RetryPolicy, remote_decode, remote_encode
 from codec.progress import ProgressEvent
 from codec.rpc import common_pb2, jobs_pb2
@@ -28,7 +29,7 @@ def test_remote_encode_matches_local_and_decodes_alike(server, tiny_bitstream: P
 
     events: list[ProgressEvent] = []
     out = tmp_path / "remote.hnerv"
-    job = remote_encode(server.target, CLIP, out, TINY_ENCODE, progress=events.append)
+    job = remote_encode(server.target, "hnerv", CLIP, out, TINY_ENCODE, progress=events.append)
     assert job.state == jobs_pb2.JOB_STATE_SUCCEEDED
     assert out.read_bytes() == tiny_bitstream.read_bytes()  # same seed, options, device: same file
     assert [e.step for e in events if e.phase == "train"][-1] == TINY_ENCODE["epochs"]
@@ -42,18 +43,18 @@ def test_remote_encode_matches_local_and_decodes_alike(server, tiny_bitstream: P
     np.testing.assert_array_equal(from_bytes, local[2:5])
 
     mkv = tmp_path / "decoded.mkv"  # FFV1: lossless, so the frames must match exactly
-    remote_decode(server.target, out, mkv)
+    remote_decode(server.target, api.open(out), mkv)
     np.testing.assert_array_equal(read_frames(mkv)[0], local)
     mp4 = tmp_path / "decoded.mp4"
-    remote_decode(server.target, None, mp4, frames=(0, 4), job_id=job.job_id)
+    assert client.decode_to_file(mp4, job_id=job.job_id, frames=(0, 4)) == 4
     assert probe(mp4).frames == 4
     y4m = tmp_path / "decoded.y4m"  # written on the client from raw frames
-    assert remote_decode(server.target, out, y4m) == len(local)
+    assert remote_decode(server.target, api.open(out), y4m) == len(local)
 
 
 def test_cancel_stops_a_real_encode(server) -> None:
     client = CodecClient(server.target)
-    job_id = client.submit_encode(CLIP, {**TINY_ENCODE, "epochs": 500})
+    job_id = client.submit_job(ENCODE, {**TINY_ENCODE, "epochs": 500}, CLIP)
     started = threading.Event()
 
     def on_event(ev: ProgressEvent) -> None:
@@ -94,7 +95,7 @@ def test_kill_restart_resume(spawn_server, tmp_path: Path) -> None:
 
     first = spawn_server(data_dir, env=ONE_THREAD)
     client = CodecClient(first.target)
-    job_id = client.submit_encode(CLIP, options)
+    job_id = client.submit_job(ENCODE, options, CLIP)
     train_steps(client, job_id, 2)
     first.kill()
 
@@ -137,7 +138,7 @@ def test_twenty_concurrent_clients(spawn_server, tiny_bitstream: Path, tmp_path:
             srv.target, retry=CountingRetry(attempts=40, initial_backoff_s=0.05, max_backoff_s=1.0)
         )
         try:
-            job_id = client.submit_encode(CLIP, {**TINY_ENCODE, "epochs": 1000})
+            job_id = client.submit_job(ENCODE, {**TINY_ENCODE, "epochs": 1000}, CLIP)
             client.cancel_job(job_id)  # frees the queue slot for the next client
             frames = np.stack(list(client.decode_frames(bitstream=tiny_bitstream)))
             results[i] = bool(np.array_equal(frames, expected))

@@ -1,41 +1,12 @@
 """HNeRV video codec (Chen et al., CVPR 2023): a per-video network overfit to the clip.
 
-encode.py  training + compression into a file     decode.py  file -> frames (no training code)
-model.py   encoder / decoder modules                bitstream.py  what the file holds
+codec.py    registry entry (declarations, thin calls)   options.py  encode/decode options
+header.py   header params and their checks               config.py   architecture from a budget
+model.py    encoder / decoder modules                    train.py    the training loop and stages
+encode.py   training + compression into a file           decode.py   file -> frames (no training code)
+bitstream.py  what the sections hold
 """
 
-from __future__ import annotations
+from codec.video.hnerv.codec import HNeRVCodec
 
-from pathlib import Path
-from typing import Any
-
-from codec.progress import ProgressCallback, null_progress
-from codec.registry import CODEC_IDS, register_codec
-
-
-class HNeRVCodec:
-    """Registry entry: media is a video path, the result an .hnerv file's bytes."""
-
-    codec_id = CODEC_IDS["hnerv"]
-    name = "hnerv"
-    suffix = ".hnerv"
-
-    def encode(self, media: Any, options: Any = None, progress: ProgressCallback = null_progress) -> bytes:
-        import tempfile
-
-        from codec.video.hnerv.encode import encode_video
-
-        with tempfile.TemporaryDirectory() as tmp:
-            out = Path(tmp) / "out.hnerv"
-            encode_video(Path(media), out, options, progress)
-            return out.read_bytes()
-
-    def decode(self, data: bytes, **kwargs: Any) -> Any:
-        from codec.video.hnerv.decode import decode_frames
-
-        return decode_frames(data, **kwargs)
-
-
-@register_codec("hnerv")
-def _factory() -> HNeRVCodec:
-    return HNeRVCodec()
+__all__ = ["HNeRVCodec"]

@@ -17,16 +17,12 @@ import numpy as np
 import torch
 
 from codec import entropy
-from codec.container import Container, MediaInfo, Section
+from codec.container import Container, Section, VideoMedia
 from codec.errors import CorruptData
 from codec.quant import QuantTensor, dequantize, quantize
-from codec.registry import CODEC_IDS
-from codec.video.hnerv.config import MAX_FC_DIM, HNeRVConfig
+from codec.video.hnerv.config import HNeRVConfig
+from codec.video.hnerv.header import CODEC_ID, header_params
 from codec.video.hnerv.model import HNeRVDecoder
-
-PAYLOAD_VERSION = 1
-CODEC_ID = CODEC_IDS["hnerv"]
-MAX_DECODER_PARAMS = 200_000_000
 
 
 def weight_quant_axis(shape: torch.Size | tuple[int, ...]) -> int | None:
@@ -43,69 +39,6 @@ def decoder_specs(cfg: HNeRVConfig) -> list[tuple[str, tuple[int, ...]]]:
 
 def _n_steps(shape: tuple[int, ...]) -> int:
     return shape[0] if weight_quant_axis(shape) == 0 else 1
-
-
-# ---- header params -----------------------------------------------------------------------
-def header_params(cfg: HNeRVConfig, weight_bits: list[int], embed_bits: int, segments: list[int]) -> dict:
-    return {
-        "payload": PAYLOAD_VERSION,
-        "strides": list(cfg.strides),
-        "ks": list(cfg.ks),
-        "fc_dim": cfg.fc_dim,
-        "embed_dim": cfg.embed_dim,
-        "reduce_milli": round(cfg.reduce * 1000),  # stored as an integer: exact on every machine
-        "lower_width": cfg.lower_width,
-        "weight_bits": list(weight_bits),  # per segment: rate control may pick different depths
-        "embed_bits": embed_bits,
-        "segments": list(segments),
-    }
-
-
-def _int(params: dict, key: str, lo: int, hi: int) -> int:
-    v = params.get(key)
-    if not isinstance(v, int) or not lo <= v <= hi:
-        raise CorruptData(f"HNeRV header field {key!r} is missing or out of range ({v!r})")
-    return v
-
-
-def _ints(params: dict, key: str, n_lo: int, n_hi: int, lo: int, hi: int) -> list[int]:
-    v = params.get(key)
-    if not isinstance(v, list) or not n_lo <= len(v) <= n_hi or not all(lo <= x <= hi for x in v):
-        raise CorruptData(f"HNeRV header field {key!r} is missing or out of range")
-    return v
-
-
-def config_from_header(c: Container) -> tuple[HNeRVConfig, list[int], int, list[int]]:
-    """Rebuild (config, weight_bits, embed_bits, frames per segment), validating every size before
-    anything is allocated."""
-    p, m = c.params, c.media
-    if _int(p, "payload", 0, 2**31) != PAYLOAD_VERSION:
-        raise CorruptData(
-            f"HNeRV payload version {p['payload']} is not supported (this reader: {PAYLOAD_VERSION})"
-        )
-    strides = _ints(p, "strides", 1, 8, 1, 8)
-    ks = _ints(p, "ks", len(strides), len(strides), 1, 15)
-    prod = math.prod(strides)
-    ph, pw = m.height + m.pad_h, m.width + m.pad_w
-    if ph % prod or pw % prod:
-        raise CorruptData(f"padded size {pw}x{ph} is not a multiple of the stride product {prod}")
-    cfg = HNeRVConfig(
-        height=ph,
-        width=pw,
-        strides=tuple(strides),
-        ks=tuple(ks),
-        fc_dim=_int(p, "fc_dim", 1, MAX_FC_DIM),
-        embed_dim=_int(p, "embed_dim", 1, 256),
-        reduce=_int(p, "reduce_milli", 1000, 16000) / 1000,
-        lower_width=_int(p, "lower_width", 1, 1024),
-    )
-    if cfg.decoder_params() > MAX_DECODER_PARAMS:
-        raise CorruptData(f"decoder of {cfg.decoder_params()} parameters is beyond the limit")
-    segments = _ints(p, "segments", 1, 1_000_000, 1, m.frames)
-    if sum(segments) != m.frames:
-        raise CorruptData(f"segments hold {sum(segments)} frames, header says {m.frames}")
-    wbits = _ints(p, "weight_bits", len(segments), len(segments), 2, 16)
-    return cfg, wbits, _int(p, "embed_bits", 2, 16), segments
 
 
 # ---- weights -----------------------------------------------------------------------------
@@ -176,7 +109,7 @@ def decode_embeddings(data: bytes, cfg: HNeRVConfig, frames: int, bits: int) -> 
 
 # ---- whole file --------------------------------------------------------------------------
 def build_container(
-    cfg: HNeRVConfig, media: MediaInfo, embed_bits: int, segments: list[tuple[int, int, bytes, bytes]]
+    cfg: HNeRVConfig, media: VideoMedia, embed_bits: int, segments: list[tuple[int, int, bytes, bytes]]
 ) -> Container:
     """segments: (frames, weight bits, weight bytes, embedding bytes) in order."""
     sections = []

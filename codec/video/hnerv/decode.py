@@ -15,9 +15,11 @@ import torch
 from codec import container
 from codec.container import Container
 from codec.device import pick_device
-from codec.errors import InvalidInput
+from codec.io.frame_range import parse_frame_range
+from codec.progress import CancelToken, ProgressCallback, ProgressEvent, null_progress
 from codec.video.hnerv import bitstream
 from codec.video.hnerv.config import HNeRVConfig
+from codec.video.hnerv.header import CODEC_ID, parse_header
 from codec.video.hnerv.model import HNeRVDecoder
 
 BATCH = 8
@@ -26,25 +28,8 @@ BATCH = 8
 def open_file(data: bytes | str | Path) -> Container:
     """Parse and check an .hnerv file (bytes or path)."""
     if isinstance(data, (str, Path)):
-        return container.read_file(data, expected_codec=bitstream.CODEC_ID)
-    return container.read(data, expected_codec=bitstream.CODEC_ID)
-
-
-def parse_range(spec: str | tuple[int, int] | None, frames: int) -> tuple[int, int]:
-    """'A:B' (half-open, either end optional) or a tuple -> a checked (A, B) within the clip."""
-    if spec is None:
-        return 0, frames
-    if isinstance(spec, str):
-        try:
-            a_s, b_s = spec.split(":")
-            a, b = int(a_s) if a_s else 0, int(b_s) if b_s else frames
-        except ValueError:
-            raise InvalidInput(f"--frames must look like A:B (e.g. 10:20), got {spec!r}") from None
-    else:
-        a, b = spec
-    if not 0 <= a < b <= frames:
-        raise InvalidInput(f"frame range {a}:{b} is outside the clip's 0:{frames}")
-    return a, b
+        return container.read_file(data, expected_codec=CODEC_ID)
+    return container.read(data, expected_codec=CODEC_ID)
 
 
 def decode_frames(
@@ -52,16 +37,18 @@ def decode_frames(
 ) -> Iterator[np.ndarray]:
     """Yield (H, W, 3) uint8 RGB frames of the range [A, B), original size (padding cropped)."""
     c = data if isinstance(data, Container) else open_file(data)
-    cfg, wbits, ebits, segments = bitstream.config_from_header(c)
-    a, b = parse_range(frames, c.media.frames)
+    dc = parse_header(c)
+    cfg = dc.cfg
+    a, b = parse_frame_range(frames, c.media.frames)
     dev = pick_device(device)
     h, w = c.media.height, c.media.width
     start = 0
-    for k, n in enumerate(segments):
+    for k, n in enumerate(dc.segments):
         lo, hi = max(a, start), min(b, start + n)
         if lo < hi:
-            weights = bitstream.decode_weights(c.section(f"w{k}"), cfg, wbits[k])
-            embed = bitstream.decode_embeddings(c.section(f"e{k}"), cfg, n, ebits)[lo - start : hi - start]
+            weights = bitstream.decode_weights(c.section(f"w{k}"), cfg, dc.weight_bits[k])
+            embed = bitstream.decode_embeddings(c.section(f"e{k}"), cfg, n, dc.embed_bits)
+            embed = embed[lo - start : hi - start]
             yield from render(cfg, weights, embed, (h, w), dev)
         start += n
 
@@ -91,6 +78,8 @@ def decode_to_file(
     output: str | Path,
     frames: str | tuple[int, int] | None = None,
     device: str = "auto",
+    progress: ProgressCallback = null_progress,
+    cancel: CancelToken | None = None,
 ) -> int:
     """Decode into .mp4 (x264), .mkv (FFV1, lossless), .y4m or a directory of PNGs; returns frames written."""
     from fractions import Fraction
@@ -99,12 +88,17 @@ def decode_to_file(
 
     c = data if isinstance(data, Container) else open_file(data)
     fps = Fraction(c.media.fps_num, c.media.fps_den or 1) if c.media.fps_num else Fraction(25)
+    a, b = parse_frame_range(frames, c.media.frames)
     count = 0
 
     def counted() -> Iterator[np.ndarray]:
         nonlocal count
-        for f in decode_frames(c, frames, device):
+        for f in decode_frames(c, (a, b), device):
+            if cancel is not None:
+                cancel.check()
             count += 1
+            if count % BATCH == 0 or count == b - a:
+                progress(ProgressEvent(phase="decode", step=count, total=b - a))
             yield f
 
     write_video(output, counted(), fps)

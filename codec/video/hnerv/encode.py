@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,67 +19,21 @@ import torch
 import torch.nn.functional as F
 
 from codec import container
-from codec.container import MediaInfo
+from codec.container import VideoMedia
 from codec.device import pick_device, seed_everything
-from codec.errors import InvalidInput
 from codec.metrics import psnr
+from codec.options import options_of
 from codec.progress import CancelToken, ProgressCallback, ProgressEvent, null_progress
 from codec.quant import magnitude_masks
 from codec.video.hnerv import bitstream
 from codec.video.hnerv.config import HNeRVConfig, solve_config
 from codec.video.hnerv.decode import render
 from codec.video.hnerv.model import HNeRV
+from codec.video.hnerv.options import EncodeOptions
 from codec.video.hnerv.train import TrainConfig, Trainer, decoder_weights
 
 BITS_PER_PARAM_GUESS = 6.0  # 8-bit codes after entropy coding; refined after training
 HEADER_BYTES_GUESS = 200
-
-
-@dataclass
-class EncodeOptions:
-    size: float | None = None  # parameter budget in millions (decoder + embeddings), e.g. 0.3
-    bpp: float | None = None  # target bits per pixel of the file on disk (excludes `size`)
-    epochs: int = 300
-    seed: int = 0
-    device: str = "auto"
-    segment_frames: int = 0  # 0: the whole clip is one segment
-    batch_size: int = 2
-    lr: float = 1e-3
-    loss: str = "l2"
-    weight_bits: int = 8
-    embed_bits: int = 6
-    prune: float = 0.1  # magnitude-prune ratio for --size (zeros are cheap once coded); --bpp picks its own
-    checkpoint_every: int = 10
-    max_frames: int = 0  # 0: all frames
-    compile: bool = False
-
-    def validate(self) -> None:
-        if (self.size is None) == (self.bpp is None):
-            if self.size is None:
-                self.size = 0.3  # a sensible default budget when the user names neither
-            else:
-                raise InvalidInput("give either --size or --bpp, not both")
-        if self.size is not None and not 0.001 <= self.size <= 100:
-            raise InvalidInput(f"--size is in millions of parameters, 0.001..100; got {self.size}")
-        if self.bpp is not None and not 0.0005 <= self.bpp <= 24:
-            raise InvalidInput(f"--bpp must be in 0.0005..24, got {self.bpp}")
-        for name, lo, hi in (
-            ("epochs", 1, 100_000),
-            ("batch_size", 1, 1024),
-            ("weight_bits", 2, 16),
-            ("embed_bits", 2, 16),
-            ("segment_frames", 0, 10**7),
-            ("max_frames", 0, 10**7),
-        ):
-            v = getattr(self, name)
-            if not isinstance(v, int) or not lo <= v <= hi:
-                raise InvalidInput(f"--{name.replace('_', '-')} must be an integer in {lo}..{hi}, got {v!r}")
-        if not 0 <= self.prune < 0.95:
-            raise InvalidInput(f"--prune must be in [0, 0.95), got {self.prune}")
-        if self.loss not in ("l2", "fusion"):
-            raise InvalidInput(f"--loss must be l2 or fusion, got {self.loss!r}")
-        if not 0 < self.lr < 1:
-            raise InvalidInput(f"--lr must be in (0, 1), got {self.lr}")
 
 
 @dataclass
@@ -251,8 +204,7 @@ def encode_video(
     from codec.io.video import probe, read_frames
 
     t_start = time.perf_counter()
-    opts = options or EncodeOptions()
-    opts.validate()
+    opts = options_of(EncodeOptions, options)
     src, dst = Path(input_path), Path(output_path)
     device = pick_device(opts.device)
     progress(ProgressEvent(phase="read", message=f"reading {src.name}"))
@@ -313,7 +265,7 @@ def encode_video(
 
     t = sum(n for n, *_ in seg_out)
     pixels = t * h * w
-    media = MediaInfo(
+    media = VideoMedia(
         width=w,
         height=h,
         frames=t,
@@ -323,10 +275,7 @@ def encode_video(
         pad_h=cfg.height - h,
         pad_w=cfg.width - w,
     )
-    blob = container.write(bitstream.build_container(cfg, media, opts.embed_bits, seg_out))
-    tmp = dst.with_name(dst.name + ".part")
-    tmp.write_bytes(blob)
-    os.replace(tmp, dst)
+    container.write_file(dst, bitstream.build_container(cfg, media, opts.embed_bits, seg_out))
     size = dst.stat().st_size
     result = EncodeResult(
         path=str(dst),

@@ -256,9 +256,8 @@ class Trainer:
                         phase=stage,
                         step=self.state.epoch,
                         total=epochs,
-                        loss=self.state.last_loss,
-                        psnr=self.state.last_psnr,
                         eta_s=eta,
+                        metrics={"loss": self.state.last_loss, "psnr": self.state.last_psnr},
                         extra={"overall_step": done, "overall_total": total},
                     )
                 )

@@ -1,0 +1,124 @@
+"""The library API: encode, decode and open any codec's files. The CLI and the service call these.
+
+    import codec
+    report = codec.encode("clip.mp4", "clip.hnerv", options={"size": 0.1})
+    codec.decode("clip.hnerv", "clip.mkv")
+    codec.open("clip.hnerv").describe()
+
+The codec is picked from the input (`codec.io.detect`) or named; a file's decoder from the codec
+id in its header. Codecs come from `load_codecs`: the shipped ones and installed plugins.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from codec import container, registry
+from codec.container import Container
+from codec.errors import InvalidInput
+from codec.interface import Codec, DecodeReport, EncodeReport
+from codec.options import options_of
+from codec.progress import CancelToken, ProgressCallback, null_progress, with_eta
+
+BUILTIN_CODECS = ("codec.video.hnerv",)  # packages that register a codec when imported
+PLUGIN_GROUP = "neural_codec.codecs"  # entry points of installed third-party codecs
+
+_loaded = False
+
+
+def load_codecs() -> list[Codec]:
+    """Import the shipped codecs and the installed plugins once; returns every registered codec."""
+    global _loaded
+    if not _loaded:
+        for module in BUILTIN_CODECS:
+            importlib.import_module(module)
+        for ep in importlib.metadata.entry_points(group=PLUGIN_GROUP):
+            ep.load()
+        _loaded = True
+    return registry.all_codecs()
+
+
+def get_codec(name: str) -> Codec:
+    load_codecs()
+    return registry.get(name)
+
+
+def codec_for_input(path: str | os.PathLike[str], name: str | None = None) -> Codec:
+    """The named codec (checked to accept this input), or the one for the input's kind."""
+    from codec.io.detect import input_kind
+
+    load_codecs()
+    kind = input_kind(path)
+    if name is None:
+        return registry.for_input(kind)
+    c = registry.get(name)
+    if kind not in c.inputs:
+        raise InvalidInput(f"codec {c.name} encodes {'/'.join(c.inputs)} input; {Path(path).name} is {kind}")
+    return c
+
+
+def default_output(src: str | os.PathLike[str], c: Codec) -> Path:
+    p = Path(src)
+    return p.with_name(p.stem + c.suffix) if p.suffix else p.with_name(p.name + c.suffix)
+
+
+def encode(
+    src: str | os.PathLike[str],
+    dst: str | os.PathLike[str] | None = None,
+    codec: str | None = None,
+    options: Any = None,
+    progress: ProgressCallback = null_progress,
+    cancel: CancelToken | None = None,
+    work_dir: str | os.PathLike[str] | None = None,
+    resume: bool = False,
+) -> EncodeReport:
+    """Encode `src` into a file; options are the codec's Options object, a mapping or None."""
+    c = codec_for_input(src, codec)
+    opts = options_of(c.Options, options)
+    out = Path(dst) if dst is not None else default_output(src, c)
+    work = None if work_dir is None else Path(work_dir)
+    return c.encode(Path(src), out, opts, with_eta(progress), cancel, work, resume)
+
+
+@dataclass
+class OpenedFile:
+    """A file's header, checked by its codec; sections load when used."""
+
+    path: Path
+    container: Container
+    codec: Codec
+    config: Any  # what the codec's header check returned
+
+    def describe(self) -> dict[str, Any]:
+        d = container.describe(self.container, self.path.stat().st_size)
+        d["codec"] = self.codec.name  # also for codecs outside codec.ids (experimental ids)
+        d["codec_info"] = self.codec.info(self.container)
+        return d
+
+
+def open(path: str | os.PathLike[str], verify: bool = True) -> OpenedFile:
+    """Read a file's header, find its codec, and check its header params (CorruptData if bad)."""
+    load_codecs()
+    p = Path(path)
+    c = container.read_file(p, verify=verify)
+    cod = registry.get(c.codec_id)
+    return OpenedFile(p, c, cod, cod.check_header(c))
+
+
+def decode(
+    src: str | os.PathLike[str] | OpenedFile,
+    dst: str | os.PathLike[str],
+    options: Mapping[str, Any] | Any = None,
+    progress: ProgressCallback = null_progress,
+    cancel: CancelToken | None = None,
+) -> DecodeReport:
+    """Decode a file with the codec its header names; options are that codec's DecodeOptions."""
+    f = src if isinstance(src, OpenedFile) else open(src)
+    opts = options_of(f.codec.DecodeOptions, options)
+    return f.codec.decode(f.container, Path(dst), opts, with_eta(progress), cancel)
