@@ -182,6 +182,9 @@ def test_ctrl_c_keeps_checkpoint_and_resume_finishes(clip, tmp_path):
     stdout, err = proc.communicate(timeout=120)
     assert proc.returncode == 130, (stdout, err)
     assert "--resume" in err and "Traceback" not in err
+    # no terminal: progress comes as plain lines (phase, counts, metrics, ETA), not a bar
+    train = [line for line in err.splitlines() if line.startswith("[train]")]
+    assert train and "loss" in train[0] and "psnr" in train[0] and "ETA" in train[0]
     assert not out.exists()
     done = subprocess.run([*args, "--resume", "--json"], capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stderr
@@ -192,3 +195,14 @@ def test_ctrl_c_keeps_checkpoint_and_resume_finishes(clip, tmp_path):
 def test_eval_bad_arguments(args, clip, capsys):
     code, _, err = run(["eval", str(clip), *args], capsys)
     assert_clean_error(code, err)
+
+
+def test_the_codec_is_picked_from_the_input(tmp_path, capsys):
+    vectors = tmp_path / "emb.npy"
+    np.save(vectors, np.random.default_rng(0).normal(size=(10, 8)).astype(np.float32))
+    code, _, err = run(["encode", str(vectors), "-o", str(tmp_path / "x.bin")], capsys)
+    assert_clean_error(code, err, "no codec in this build encodes vectors input")
+    code, out, _ = run(["decode", "--help"], capsys)
+    assert code == 0 and "Options of codec hnerv" in out and "--frames STR" in out
+    code, out, _ = run(["encode", "--help"], capsys)
+    assert code == 0 and "--size FLOAT" in out and "[M params; [0.001, 100]]" in out

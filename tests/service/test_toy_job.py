@@ -70,3 +70,20 @@ def test_toy_options_and_input_kind_are_checked_at_submit(toy_server, photo) -> 
     with pytest.raises(InvalidInput, match="unknown job kind 'nope.encode'"):
         client.submit_job("nope.encode", {}, photo)
     assert client.health() == "SERVING"  # and it kept serving after each refusal
+
+
+def test_limits_are_per_media_kind(make_server, photo) -> None:
+    from conftest import with_limits
+
+    from codec.errors import ResourceLimit
+    from service.config import ImageLimits
+
+    register_toy()
+    try:
+        client = CodecClient(make_server(limits=with_limits(image=ImageLimits(max_pixels=100 * 100))).target)
+        with pytest.raises(ResourceLimit, match="128x96 image exceeds the limit of 10000 pixels"):
+            client.submit_job("toy.encode", {}, photo)
+        # the video limits are another kind's: the same server takes a video job
+        assert client.submit_job("hnerv.encode", {"epochs": 1, "size": 0.03}, CLIP)
+    finally:
+        unregister_toy()

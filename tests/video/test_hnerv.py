@@ -15,6 +15,7 @@ from codec.metrics import psnr
 from codec.progress import CancelToken, ProgressEvent
 from codec.video.hnerv.decode import decode_frames, decode_to_file
 from codec.video.hnerv.encode import EncodeOptions, encode_video
+from codec.video.hnerv.header import parse_header
 
 FAST = dict(epochs=4, batch_size=2, checkpoint_every=1)
 
@@ -79,7 +80,10 @@ def test_odd_size_pads_and_crops(odd_clip, tmp_path):
     result = encode_video(odd_clip, out, EncodeOptions(size=0.01, **FAST))
     c = container.read_file(out)
     assert (c.media.width, c.media.height) == (37, 29)
-    assert (c.media.width + c.media.pad_w) % 2 == 0 or c.media.pad_w >= 0
+    # padded up to the stride product, and no further: the pad costs compute, so it is minimal
+    prod = parse_header(c).cfg.stride_product
+    assert (c.media.width + c.media.pad_w) % prod == 0 and (c.media.height + c.media.pad_h) % prod == 0
+    assert 0 <= c.media.pad_w < prod and 0 <= c.media.pad_h < prod and c.media.pad_w + c.media.pad_h > 0
     frames = np.stack(list(decode_frames(out)))
     assert frames.shape == (6, 29, 37, 3)
     assert result.bpp == pytest.approx(out.stat().st_size * 8 / (6 * 29 * 37))
