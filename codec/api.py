@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import importlib.metadata
 import os
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,35 +90,53 @@ def encode(
 class OpenedFile:
     """A file's header, checked by its codec; sections load when used."""
 
-    path: Path
+    path: Path | None  # None for a file given as bytes
+    size: int
     container: Container
     codec: Codec
     config: Any  # what the codec's header check returned
 
     def describe(self) -> dict[str, Any]:
-        d = container.describe(self.container, self.path.stat().st_size)
+        d = container.describe(self.container, self.size)
         d["codec"] = self.codec.name  # also for codecs outside codec.ids (experimental ids)
         d["codec_info"] = self.codec.info(self.container)
         return d
 
 
-def open(path: str | os.PathLike[str], verify: bool = True) -> OpenedFile:
-    """Read a file's header, find its codec, and check its header params (CorruptData if bad)."""
+def open(src: str | os.PathLike[str] | bytes, verify: bool = True) -> OpenedFile:
+    """Read a file's header (from a path, or bytes in memory), find its codec, and check its header
+    params (CorruptData if bad); a path's sections load from the file when used."""
     load_codecs()
-    p = Path(path)
-    c = container.read_file(p, verify=verify)
+    if isinstance(src, bytes | bytearray | memoryview):
+        c, path, size = container.read(src), None, len(src)
+    else:
+        path = Path(src)
+        c = container.read_file(path, verify=verify)
+        size = path.stat().st_size
     cod = registry.get(c.codec_id)
-    return OpenedFile(p, c, cod, cod.check_header(c))
+    return OpenedFile(path, size, c, cod, cod.check_header(c))
+
+
+def _opened(src: str | os.PathLike[str] | bytes | OpenedFile) -> OpenedFile:
+    return src if isinstance(src, OpenedFile) else open(src)
 
 
 def decode(
-    src: str | os.PathLike[str] | OpenedFile,
+    src: str | os.PathLike[str] | bytes | OpenedFile,
     dst: str | os.PathLike[str],
     options: Mapping[str, Any] | Any = None,
     progress: ProgressCallback = null_progress,
     cancel: CancelToken | None = None,
 ) -> DecodeReport:
     """Decode a file with the codec its header names; options are that codec's DecodeOptions."""
-    f = src if isinstance(src, OpenedFile) else open(src)
+    f = _opened(src)
     opts = options_of(f.codec.DecodeOptions, options)
     return f.codec.decode(f.container, Path(dst), opts, with_eta(progress), cancel)
+
+
+def decode_stream(
+    src: str | os.PathLike[str] | bytes | OpenedFile, options: Mapping[str, Any] | Any = None
+) -> Iterator[Any]:
+    """The decoded items one at a time (frames for video), for callers that stream them on."""
+    f = _opened(src)
+    return f.codec.decode_stream(f.container, options_of(f.codec.DecodeOptions, options))

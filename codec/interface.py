@@ -25,7 +25,8 @@ METRIC_UNITS = {"psnr": "dB", "seconds": "s"}  # how a metric is printed after i
 
 def format_metric(name: str, value: float) -> str:
     unit = METRIC_UNITS.get(name)
-    return f"{value:.4g}" + (f" {unit}" if unit else "")
+    text = f"{int(value)}" if float(value).is_integer() and abs(value) < 1e15 else f"{value:.4g}"
+    return text + (f" {unit}" if unit else "")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 from codec import registry
 from codec.interface import Codec
-from codec.progress import CancelToken, ProgressCallback, with_eta
+from codec.progress import CancelToken, ProgressCallback
 
 
 @dataclass
@@ -57,17 +57,19 @@ def encode_kind(codec_name: str) -> str:
 
 def _encode_task(c: Codec) -> Task:
     def run(ctx: TaskContext) -> dict[str, float]:
+        from codec import api
+
         assert ctx.input_path is not None
-        report = c.encode(
+        return api.encode(
             ctx.input_path,
             ctx.result_path,
+            c.name,
             ctx.options,
-            with_eta(ctx.progress),
+            ctx.progress,
             ctx.cancel,
             ctx.work_dir,
             ctx.resume,
-        )
-        return report.result_info()
+        ).result_info()
 
     return Task(encode_kind(c.name), c.Options, c.inputs, run, f"encode with {c.name}: {c.description}")
 

@@ -24,7 +24,10 @@ READ_ONLY_METHODS = frozenset(
         "/codec.v1.JobService/ListJobs",
         "/codec.v1.JobService/WatchJob",
         "/codec.v1.JobService/ReadResult",
+        "/codec.v1.JobService/ListJobKinds",
         "/codec.v1.VideoService/Decode",
+        "/codec.v1.ModelService/ListModels",
+        "/codec.v1.ModelService/GetModel",
         "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
         "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
     }

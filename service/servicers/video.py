@@ -18,6 +18,7 @@ from typing import Any
 
 import grpc
 
+from codec import api
 from codec.errors import InvalidInput, ResourceLimit
 from codec.rpc import common_pb2, video_pb2, video_pb2_grpc
 from codec.rpc.options import from_proto_map
@@ -101,9 +102,10 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
 
     async def _decode(self, data: bytes | Path, opts: video_pb2.DecodeOptions) -> AsyncIterator:
         loop = asyncio.get_running_loop()
-        container, codec, decode_opts, frames = await loop.run_in_executor(
+        opened, decode_opts, frames = await loop.run_in_executor(
             self.executor, _open_bitstream, data, opts, self.device
         )
+        container = opened.container
         fmt = opts.format or video_pb2.DECODE_FORMAT_RAW_RGB
         if fmt == video_pb2.DECODE_FORMAT_RAW_RGB:
             media = container.media
@@ -120,7 +122,7 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
                 )
             )
             index = start
-            gen = iterate_in_thread(lambda: codec.decode_stream(container, decode_opts), self.executor)
+            gen = iterate_in_thread(lambda: api.decode_stream(opened, decode_opts), self.executor)
             async for frame in gen:
                 h, w = frame.shape[:2]
                 yield video_pb2.DecodeResponse(
@@ -131,16 +133,16 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
         suffix = {video_pb2.DECODE_FORMAT_MP4: ".mp4", video_pb2.DECODE_FORMAT_MKV: ".mkv"}.get(fmt)
         if suffix is None:
             raise InvalidInput(f"unknown decode format {fmt}")
-        async for chunk in self._decode_file(container, codec, decode_opts, suffix):
+        async for chunk in self._decode_file(opened, decode_opts, suffix):
             yield video_pb2.DecodeResponse(chunk=chunk)
 
-    async def _decode_file(self, container: Any, codec: Any, decode_opts: Any, suffix: str) -> AsyncIterator:
+    async def _decode_file(self, opened: Any, decode_opts: Any, suffix: str) -> AsyncIterator:
         work = self.tmp_dir / uuid.uuid4().hex
         work.mkdir(parents=True)
         try:
             out = work / f"decoded{suffix}"
             loop = asyncio.get_running_loop()
-            await loop.run_in_executor(self.executor, codec.decode, container, out, decode_opts)
+            await loop.run_in_executor(self.executor, api.decode, opened, out, decode_opts)
             offset = 0
             with open(out, "rb") as f:
                 while data := await asyncio.to_thread(f.read, FILE_CHUNK):
@@ -156,28 +158,23 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
 
 def _open_bitstream(
     data: bytes | Path, opts: video_pb2.DecodeOptions, device: str
-) -> tuple[Any, Any, Any, tuple[int, int]]:
-    """(container, codec, its decode options, frame range) for a video file of any codec."""
-    from codec import container as fmt
-    from codec.api import load_codecs
+) -> tuple[Any, Any, tuple[int, int]]:
+    """(the opened file, its codec's decode options, frame range) for a video file of any codec."""
+    from codec import api
     from codec.io.frame_range import parse_frame_range
     from codec.options import from_mapping
-    from codec.registry import get
 
-    load_codecs()
-    c = fmt.read_file(data) if isinstance(data, Path) else fmt.read(data)
-    codec = get(c.codec_id)
-    if codec.media != "video":
-        raise InvalidInput(f"this is a {codec.name} file ({codec.media}); VideoService decodes video")
-    codec.check_header(c)
-    frames = (0, c.media.frames)
+    f = api.open(data)
+    if f.codec.media != "video":
+        raise InvalidInput(f"this is a {f.codec.name} file ({f.codec.media}); VideoService decodes video")
+    total = f.container.media.frames
+    frames = (0, total)
     if opts.HasField("frames"):
-        end = int(opts.frames.end) or c.media.frames
-        frames = parse_frame_range((int(opts.frames.start), end), c.media.frames)
+        frames = parse_frame_range((int(opts.frames.start), int(opts.frames.end) or total), total)
     values = {**from_proto_map(opts.options), "frames": f"{frames[0]}:{frames[1]}"}
-    if "device" in codec.DecodeOptions.__dataclass_fields__:
+    if "device" in f.codec.DecodeOptions.__dataclass_fields__:
         values["device"] = device  # the server's choice, whatever the client asked
-    return c, codec, from_mapping(codec.DecodeOptions, values), frames
+    return f, from_mapping(f.codec.DecodeOptions, values), frames
 
 
 def warm_imports() -> None:

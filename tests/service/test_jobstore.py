@@ -12,7 +12,9 @@ from service.jobstore import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, JobR
 def test_round_trip_survives_reopen(tmp_path: Path) -> None:
     db = tmp_path / "jobs.sqlite3"
     store = JobStore(db)
-    rec = JobRecord(id="a1", kind="video.encode", options={"size": 0.3, "filename": "x.mp4"}, input_bytes=10)
+    rec = JobRecord(
+        id="a1", kind="hnerv.encode", options={"size": 0.3}, input_bytes=10, input_name="input.mp4"
+    )
     store.insert(rec)
     store.update("a1", state=RUNNING, last_event={"phase": "train", "step": 3}, attempts=1)
     store.close()
@@ -20,11 +22,43 @@ def test_round_trip_survives_reopen(tmp_path: Path) -> None:
     assert got is not None
     assert (got.state, got.options, got.last_event, got.attempts) == (
         RUNNING,
-        {"size": 0.3, "filename": "x.mp4"},
+        {"size": 0.3},
         {"phase": "train", "step": 3},
         1,
     )
-    assert got.input_bytes == 10 and not got.terminal
+    assert got.input_bytes == 10 and got.input_name == "input.mp4" and not got.terminal
+
+
+def test_a_schema_1_store_is_migrated_and_its_jobs_carry_on(tmp_path: Path) -> None:
+    """A data dir from before the codec registry: its jobs (queued ones too) keep their uploads."""
+    import json
+    import sqlite3
+
+    db = tmp_path / "jobs.sqlite3"
+    old = sqlite3.connect(db)
+    old.executescript(
+        """CREATE TABLE jobs (id TEXT PRIMARY KEY, kind TEXT NOT NULL, state TEXT NOT NULL,
+        created_at REAL NOT NULL, started_at REAL, finished_at REAL, options TEXT NOT NULL DEFAULT '{}',
+        input_bytes INTEGER NOT NULL DEFAULT 0, result_bytes INTEGER NOT NULL DEFAULT 0,
+        attempts INTEGER NOT NULL DEFAULT 0, error_code INTEGER NOT NULL DEFAULT 0,
+        error_message TEXT NOT NULL DEFAULT '', last_event TEXT, result_info TEXT NOT NULL DEFAULT '{}');
+        PRAGMA user_version=1;"""
+    )
+    options = {"size": 0.03, "epochs": 2, "filename": "clip.MP4", "total_bytes": 1234}
+    old.execute(
+        "INSERT INTO jobs (id, kind, state, created_at, options) VALUES (?, ?, ?, ?, ?)",
+        ("q1", "video.encode", QUEUED, 1.0, json.dumps(options)),
+    )
+    old.commit()
+    old.close()
+    store = JobStore(db)
+    got = store.get("q1")
+    assert (got.kind, got.options, got.input_name) == (
+        "hnerv.encode",
+        {"size": 0.03, "epochs": 2},
+        "input.mp4",
+    )
+    assert store._db.execute("PRAGMA user_version").fetchone()[0] == 2
 
 
 def test_list_filters_and_orders_newest_first(tmp_path: Path) -> None:

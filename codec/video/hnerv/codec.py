@@ -53,7 +53,6 @@ class HNeRVCodec(Codec):
         r = encode_video(src, dst, options, progress, cancel, work_dir=work_dir, resume=resume)
         metrics = {
             "psnr": r.psnr,
-            "bpp": r.bpp,
             "params": float(r.params),
             "frames": float(r.frames),
             "train_seconds": r.train_seconds,
