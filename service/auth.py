@@ -14,6 +14,7 @@ from pathlib import Path
 import grpc
 
 from codec.errors import InvalidInput
+from service.handlers import rewrap
 
 ENV_VAR = "CODEC_TOKEN"
 EXEMPT_PREFIXES = ("/grpc.health.v1.Health/",)
@@ -102,20 +103,19 @@ class BearerAuthInterceptor(grpc.aio.ServerInterceptor):
 
 
 def _denying_handler(handler: grpc.RpcMethodHandler | None, code: grpc.StatusCode, message: str):
-    async def deny(_request, context):
-        await context.abort(code, message)
-
-    async def deny_stream(_request, context):
-        await context.abort(code, message)
-        yield  # an async generator, as streaming handlers are
-
     if handler is None:
         return None  # unknown method: let gRPC answer UNIMPLEMENTED
-    ser, des = handler.response_serializer, handler.request_deserializer
-    if handler.unary_unary:
-        return grpc.unary_unary_rpc_method_handler(deny, des, ser)
-    if handler.stream_unary:
-        return grpc.stream_unary_rpc_method_handler(deny, des, ser)
-    if handler.unary_stream:
-        return grpc.unary_stream_rpc_method_handler(deny_stream, des, ser)
-    return grpc.stream_stream_rpc_method_handler(deny_stream, des, ser)
+
+    def make(_inner: Callable, _request_streaming: bool, response_streaming: bool) -> Callable:
+        async def deny(_request, context):
+            await context.abort(code, message)
+
+        async def deny_stream(_request, context):
+            await context.abort(code, message)
+            yield  # an async generator, as streaming handlers are
+
+        return deny_stream if response_streaming else deny
+
+    # No request deserializer: the body stays raw bytes and is never parsed, so an unauthenticated
+    # caller gets UNAUTHENTICATED whatever it sent, and no parser runs on its bytes.
+    return rewrap(handler, make, request_deserializer=None)

@@ -18,6 +18,7 @@ import grpc
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 
+from service.handlers import aiter_result, rewrap
 from service.logs import fields
 
 log = logging.getLogger("service.access")
@@ -149,53 +150,20 @@ class _Call:
 def _wrap_handler(
     handler: grpc.RpcMethodHandler, method: str, metrics: ServiceMetrics
 ) -> grpc.RpcMethodHandler:
-    if handler.unary_unary:
-        inner = handler.unary_unary
+    def make(inner: Callable, _request_streaming: bool, response_streaming: bool) -> Callable:
+        if response_streaming:
 
-        async def unary_unary(request, context):
+            async def streaming(request, context):
+                with _Call(metrics, method, context).watch():
+                    async for item in aiter_result(inner(request, context)):
+                        yield item
+
+            return streaming
+
+        async def unary(request, context):
             with _Call(metrics, method, context).watch():
                 return await inner(request, context)
 
-        return grpc.unary_unary_rpc_method_handler(
-            unary_unary, handler.request_deserializer, handler.response_serializer
-        )
-    if handler.stream_unary:
-        inner_su = handler.stream_unary
+        return unary
 
-        async def stream_unary(request_iterator, context):
-            with _Call(metrics, method, context).watch():
-                return await inner_su(request_iterator, context)
-
-        return grpc.stream_unary_rpc_method_handler(
-            stream_unary, handler.request_deserializer, handler.response_serializer
-        )
-    if handler.unary_stream:
-        inner_us = handler.unary_stream
-
-        async def unary_stream(request, context):
-            with _Call(metrics, method, context).watch():
-                async for item in _aiter(inner_us(request, context)):
-                    yield item
-
-        return grpc.unary_stream_rpc_method_handler(
-            unary_stream, handler.request_deserializer, handler.response_serializer
-        )
-    inner_ss = handler.stream_stream
-
-    async def stream_stream(request_iterator, context):
-        with _Call(metrics, method, context).watch():
-            async for item in _aiter(inner_ss(request_iterator, context)):
-                yield item
-
-    return grpc.stream_stream_rpc_method_handler(
-        stream_stream, handler.request_deserializer, handler.response_serializer
-    )
-
-
-async def _aiter(result: Any):
-    """Streaming handlers are async generators or coroutines that write via context.write."""
-    if hasattr(result, "__aiter__"):
-        async for item in result:
-            yield item
-    else:
-        await result
+    return rewrap(handler, make)

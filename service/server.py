@@ -30,6 +30,7 @@ from service.jobs import JobManager
 from service.jobstore import JobStore
 from service.logs import fields, setup_logging
 from service.metrics import MetricsInterceptor, ServiceMetrics
+from service.parsing import ParseInterceptor
 from service.runners import Runner
 from service.servicers import SERVICES, ServerParts
 from service.servicers.video import warm_imports
@@ -87,6 +88,7 @@ class CodecServer:
             interceptors: list[grpc.aio.ServerInterceptor] = [MetricsInterceptor(self.metrics)]
             if cfg.tokens or cfg.read_only_tokens:
                 interceptors.append(BearerAuthInterceptor(cfg.tokens, cfg.read_only_tokens))
+            interceptors.append(ParseInterceptor())  # innermost: bodies are parsed after auth
             options = [
                 ("grpc.max_receive_message_length", lim.max_receive_message_bytes),
                 ("grpc.max_send_message_length", lim.max_send_message_bytes),

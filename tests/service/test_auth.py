@@ -95,3 +95,38 @@ def test_tokens_never_reach_the_log(auth_server, caplog: pytest.LogCaptureFixtur
     text = caplog.text + "".join(str(r.__dict__) for r in caplog.records)
     assert "ListJobs" in text  # the access log did run
     assert TOKEN not in text and "a-wrong-but-secret-token-xyz" not in text
+
+
+GARBAGE = b"\xff\xff\xff\xff\x0f"  # not a protobuf message: an invalid field tag and a runaway varint
+
+
+def _raw_body_call(channel, path, client_stream, server_stream, metadata, body: bytes) -> grpc.StatusCode:
+    kind = {
+        (False, False): channel.unary_unary,
+        (False, True): channel.unary_stream,
+        (True, False): channel.stream_unary,
+        (True, True): channel.stream_stream,
+    }[(client_stream, server_stream)]
+    call = kind(path, request_serializer=None, response_deserializer=None)
+    try:
+        result = call(iter([body]) if client_stream else body, metadata=metadata, timeout=10)
+        if server_stream:
+            list(result)
+    except grpc.RpcError as e:
+        return e.code()
+    return grpc.StatusCode.OK
+
+
+def test_auth_comes_before_parsing(auth_server) -> None:
+    """No token and an undecodable body: UNAUTHENTICATED on every protected method, never a parse
+    error. With the token, the same body is INVALID_ARGUMENT, and the server keeps serving."""
+    channel = grpc.insecure_channel(auth_server.target)
+    good = (("authorization", f"Bearer {TOKEN}"),)
+    for path, cs, ss in ALL_METHODS:
+        assert _raw_body_call(channel, path, cs, ss, (), GARBAGE) == grpc.StatusCode.UNAUTHENTICATED, path
+        if "ServerReflection" not in path:
+            assert _raw_body_call(channel, path, cs, ss, good, GARBAGE) == grpc.StatusCode.INVALID_ARGUMENT, (
+                path
+            )
+    channel.close()
+    assert CodecClient(auth_server.target, token=TOKEN).list_jobs() == []
