@@ -11,18 +11,21 @@ id in its header. Codecs come from `load_codecs`: the shipped ones and installed
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.metadata
+import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from codec import container, registry
-from codec.container import Container
-from codec.errors import InvalidInput
+from codec.container import Container, Media
+from codec.errors import CodecError, DecodeFailure, InvalidInput, ResourceLimit
 from codec.interface import Codec, DecodeReport, EncodeReport
+from codec.limits import DecodeLimits, check_decode_cost
 from codec.options import options_of
 from codec.progress import CancelToken, ProgressCallback, null_progress, with_eta
 
@@ -30,6 +33,7 @@ BUILTIN_CODECS = ("codec.video.hnerv",)  # packages that register a codec when i
 PLUGIN_GROUP = "neural_codec.codecs"  # entry points of installed third-party codecs
 
 _loaded = False
+log = logging.getLogger("codec.api")
 
 
 def load_codecs() -> list[Codec]:
@@ -99,13 +103,38 @@ class OpenedFile:
     def describe(self) -> dict[str, Any]:
         d = container.describe(self.container, self.size)
         d["codec"] = self.codec.name  # also for codecs outside codec.ids (experimental ids)
-        d["codec_info"] = self.codec.info(self.container)
+        with codec_boundary(self.codec.name, "describing"):
+            d["codec_info"] = self.codec.info(self.container)
         return d
 
 
-def open(src: str | os.PathLike[str] | bytes, verify: bool = True) -> OpenedFile:
-    """Read a file's header (from a path, or bytes in memory), find its codec, and check its header
-    params (CorruptData if bad); a path's sections load from the file when used."""
+@contextlib.contextmanager
+def codec_boundary(codec: str, action: str) -> Iterator[None]:
+    """Whatever a codec raises that is not a CodecError leaves as one: MemoryError as ResourceLimit,
+    anything else as DecodeFailure (corrupt data). One line for the user; the original goes to the
+    debug log. A safety net: the fuzzer treats every exception caught here as a bug to fix."""
+    try:
+        yield
+    except CodecError:
+        raise
+    except MemoryError as e:
+        log.debug("%s: out of memory while %s", codec, action, exc_info=True)
+        raise ResourceLimit(f"out of memory while {action} this {codec} file") from e
+    except Exception as e:
+        log.debug("%s: %s failed", codec, action, exc_info=True)
+        raise DecodeFailure(f"this {codec} file is corrupt: {action} failed ({type(e).__name__})") from e
+
+
+def open(
+    src: str | os.PathLike[str] | bytes,
+    verify: bool = True,
+    limits: DecodeLimits | Callable[[Media], DecodeLimits] | None = None,
+) -> OpenedFile:
+    """Read a file's header (from a path, or bytes in memory), find its codec, check its header
+    (declared types and ranges, then the codec's cross-field rules) and what decoding it would cost
+    against `limits` (or the limits for its media, when a function; default:
+    DecodeLimits.from_env()). CorruptData or ResourceLimit before anything is allocated; a path's
+    sections load from the file when used."""
     load_codecs()
     if isinstance(src, bytes | bytearray | memoryview):
         c, path, size = container.read(src), None, len(src)
@@ -114,7 +143,14 @@ def open(src: str | os.PathLike[str] | bytes, verify: bool = True) -> OpenedFile
         c = container.read_file(path, verify=verify)
         size = path.stat().st_size
     cod = registry.get(c.codec_id)
-    return OpenedFile(path, size, c, cod, cod.check_header(c))
+    if limits is None:
+        limits = DecodeLimits.from_env()
+    elif callable(limits):
+        limits = limits(c.media)
+    with codec_boundary(cod.name, "reading the header of"):
+        config = cod.check_header(c)
+        check_decode_cost(cod.name, cod.decode_cost(c, config), limits)
+    return OpenedFile(path, size, c, cod, config)
 
 
 def _opened(src: str | os.PathLike[str] | bytes | OpenedFile) -> OpenedFile:
@@ -131,7 +167,8 @@ def decode(
     """Decode a file with the codec its header names; options are that codec's DecodeOptions."""
     f = _opened(src)
     opts = options_of(f.codec.DecodeOptions, options)
-    return f.codec.decode(f.container, Path(dst), opts, with_eta(progress), cancel)
+    with codec_boundary(f.codec.name, "decoding"):
+        return f.codec.decode(f.container, Path(dst), opts, with_eta(progress), cancel)
 
 
 def decode_stream(
@@ -139,4 +176,10 @@ def decode_stream(
 ) -> Iterator[Any]:
     """The decoded items one at a time (frames for video), for callers that stream them on."""
     f = _opened(src)
-    return f.codec.decode_stream(f.container, options_of(f.codec.DecodeOptions, options))
+    opts = options_of(f.codec.DecodeOptions, options)
+
+    def items() -> Iterator[Any]:
+        with codec_boundary(f.codec.name, "decoding"):
+            yield from f.codec.decode_stream(f.container, opts)
+
+    return items()

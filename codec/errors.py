@@ -29,3 +29,8 @@ class ModelMismatch(CodecError):
 
 class Cancelled(CodecError):
     """Work stopped on request; any checkpoint written so far is kept (CANCELLED)."""
+
+
+class DecodeFailure(CorruptData):
+    """A decoder failed with something other than a CodecError: caught at the codec boundary and
+    reported as corrupt data. A safety net, not a fix: the fuzzer counts every one as a bug."""

@@ -18,6 +18,7 @@ from typing import Any, ClassVar
 
 from codec.container import Container
 from codec.errors import CorruptData
+from codec.limits import DecodeCost
 from codec.progress import CancelToken, ProgressCallback, null_progress
 
 METRIC_UNITS = {"psnr": "dB", "seconds": "s"}  # how a metric is printed after its value
@@ -143,8 +144,18 @@ class Codec:
         return self.check_config(c, params)
 
     def check_config(self, c: Container, params: dict[str, Any]) -> Any:
-        """Rules across fields (and, per #5, decode cost bounds); the default accepts the params."""
+        """Rules across fields (shapes consistent with the media, odd kernels...); the default
+        accepts the params. Raise CorruptData for a file no encoder of this codec would write."""
         return params
+
+    def decode_cost(self, c: Container, config: Any) -> DecodeCost:
+        """What decoding `c` takes, from the header alone (`config` is what check_header returned).
+
+        Checked against the decode limits before anything is allocated; every codec states its own
+        bound (docs/SECURITY.md). This default charges 16 bytes of memory and 16 operations per
+        payload byte, which suits codecs whose decode is a single pass over their sections."""
+        payload = sum(s.length for s in c.sections)
+        return DecodeCost(memory_bytes=16 * payload, work=16.0 * payload, items=1)
 
     def encode(
         self,

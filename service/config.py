@@ -39,6 +39,10 @@ class Limits:
     image: ImageLimits = field(default_factory=ImageLimits)
     vectors: VectorLimits = field(default_factory=VectorLimits)
     max_epochs: int = 10_000  # for every job kind with an `epochs` option
+    # What one decode may cost, from the file's header (codec.limits); items and pixels come from
+    # the media kind's limits above.
+    max_decode_memory_bytes: int = 4 * GiB  # per decode; max_concurrent_decodes run at once
+    max_decode_work: float = 2e15  # multiply-adds: e.g. 10k frames at 2e11
     max_queued_jobs: int = 16  # waiting jobs beyond the running ones; more -> RESOURCE_EXHAUSTED
     max_concurrent_uploads: int = 8
     # A resumable upload whose stream broke is kept this long for the client to continue it; only

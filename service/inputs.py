@@ -10,7 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from codec.container import ImageMedia, LatentMedia, Media, VectorMedia, VideoMedia
 from codec.errors import CodecError, InvalidInput, ResourceLimit
+from codec.limits import DecodeLimits
 from service.config import Limits
 
 
@@ -55,6 +57,27 @@ def _vectors(path: Path, lim: Limits) -> None:
 
 
 CHECKS: dict[str, Callable[[Path, Limits], None]] = {"video": _video, "image": _image, "vectors": _vectors}
+
+
+def decode_limits(lim: Limits, media: Media) -> DecodeLimits:
+    """What this server lets one decode of a file with these media facts cost; the per-item limits
+    of its media kind (frame size, image size, vector dimension) are checked here too."""
+    items, pixels = 1, 0
+    if isinstance(media, VideoMedia):
+        if media.width * media.height > lim.video.max_pixels:
+            raise ResourceLimit(
+                f"{media.width}x{media.height} frames exceed the limit of {lim.video.max_pixels} pixels"
+            )
+        items, pixels = lim.video.max_frames, lim.video.max_frames * lim.video.max_pixels
+    elif isinstance(media, ImageMedia):
+        items, pixels = 1, lim.image.max_pixels
+    elif isinstance(media, VectorMedia):
+        if media.dim > lim.vectors.max_dim:
+            raise ResourceLimit(f"vectors of dimension {media.dim} exceed the limit of {lim.vectors.max_dim}")
+        items = lim.vectors.max_count
+    elif isinstance(media, LatentMedia):
+        items = lim.vectors.max_count
+    return DecodeLimits(lim.max_decode_memory_bytes, lim.max_decode_work, items, pixels)
 
 
 def check_input(path: Path, accepted: tuple[str, ...], limits: Limits, filename: str) -> str:

@@ -25,6 +25,7 @@ from codec.rpc.options import from_proto_map
 from service.bridge import iterate_in_thread
 from service.config import Limits, MiB
 from service.errors import Busy, ServiceError, rpc_errors
+from service.inputs import decode_limits
 from service.jobs import JobManager
 from service.jobstore import SUCCEEDED
 from service.uploads import check_offset
@@ -103,7 +104,7 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
     async def _decode(self, data: bytes | Path, opts: video_pb2.DecodeOptions) -> AsyncIterator:
         loop = asyncio.get_running_loop()
         opened, decode_opts, frames = await loop.run_in_executor(
-            self.executor, _open_bitstream, data, opts, self.device
+            self.executor, _open_bitstream, data, opts, self.device, self.limits
         )
         container = opened.container
         fmt = opts.format or video_pb2.DECODE_FORMAT_RAW_RGB
@@ -157,14 +158,14 @@ class VideoServicer(video_pb2_grpc.VideoServiceServicer):
 
 
 def _open_bitstream(
-    data: bytes | Path, opts: video_pb2.DecodeOptions, device: str
+    data: bytes | Path, opts: video_pb2.DecodeOptions, device: str, limits: Limits
 ) -> tuple[Any, Any, tuple[int, int]]:
     """(the opened file, its codec's decode options, frame range) for a video file of any codec."""
     from codec import api
     from codec.io.frame_range import parse_frame_range
     from codec.options import from_mapping
 
-    f = api.open(data)
+    f = api.open(data, limits=lambda media: decode_limits(limits, media))
     if f.codec.media != "video":
         raise InvalidInput(f"this is a {f.codec.name} file ({f.codec.media}); VideoService decodes video")
     total = f.container.media.frames

@@ -75,3 +75,24 @@ def test_client_gone_mid_decode_stops_the_work(
 
     expected = np.stack(list(decode_frames(data, device="cpu")))
     np.testing.assert_array_equal(np.stack(list(client.decode_frames(bitstream=data))), expected)
+
+
+def test_crafted_and_oversized_files_are_refused_by_decode(make_server, tiny_bitstream: Path) -> None:
+    """The decoder's checks and cost bounds hold on the server too, with its own per-media limits."""
+    from codec import container
+    from codec.errors import CorruptData, ResourceLimit
+    from service.config import VideoLimits
+
+    s = make_server(limits=with_limits(video=VideoLimits(max_frames=4)))
+    client = CodecClient(s.target, retry=RetryPolicy(attempts=1))
+    c = container.read_file(tiny_bitstream)
+    c.params["ks"] = [1, 3, 4, 5, 5]
+    with pytest.raises(CorruptData, match="kernel sizes must be odd"):
+        list(client.decode_frames(bitstream=container.write(c)))
+    with pytest.raises(ResourceLimit, match="output"):  # 8 frames, the server decodes at most 4
+        list(client.decode_frames(bitstream=tiny_bitstream))
+    c = container.read_file(tiny_bitstream)
+    c.media.frames, c.params["segments"] = 10**6, [10**6]
+    with pytest.raises(ResourceLimit):
+        list(client.decode_frames(bitstream=container.write(c)))
+    assert client.health() == "SERVING"

@@ -13,9 +13,10 @@ from typing import Any
 
 from codec.container import Container
 from codec.interface import Codec, DecodeReport, EncodeReport
+from codec.limits import DecodeCost
 from codec.progress import CancelToken, ProgressCallback, null_progress
 from codec.registry import register
-from codec.video.hnerv.header import PARAMS, DecodeConfig, config_from_header
+from codec.video.hnerv.header import PARAMS, DecodeConfig, config_from_header, decode_cost
 from codec.video.hnerv.options import DecodeOptions, EncodeOptions
 
 
@@ -37,6 +38,9 @@ class HNeRVCodec(Codec):
 
     def check_config(self, c: Container, params: dict[str, Any]) -> DecodeConfig:
         return config_from_header(c, params)
+
+    def decode_cost(self, c: Container, config: DecodeConfig) -> DecodeCost:
+        return decode_cost(c, config)
 
     def encode(
         self,

@@ -15,14 +15,15 @@ import torch
 from codec import container
 from codec.container import Container
 from codec.device import pick_device
+from codec.errors import CorruptData
 from codec.io.frame_range import parse_frame_range
 from codec.progress import CancelToken, ProgressCallback, ProgressEvent, null_progress
 from codec.video.hnerv import bitstream
 from codec.video.hnerv.config import HNeRVConfig
-from codec.video.hnerv.header import CODEC_ID, parse_header
+from codec.video.hnerv.header import CODEC_ID, DECODE_BATCH, parse_header
 from codec.video.hnerv.model import HNeRVDecoder
 
-BATCH = 8
+BATCH = DECODE_BATCH
 
 
 def open_file(data: bytes | str | Path) -> Container:
@@ -69,7 +70,12 @@ def render(
     h, w = hw
     with torch.no_grad():
         for chunk in embed.split(BATCH):
-            y = decoder(chunk.to(device).float())[..., :h, :w]
+            y = decoder(chunk.to(device).float())
+            if y.shape[-2:] != (cfg.height, cfg.width):  # the header's checks make this unreachable
+                raise CorruptData(
+                    f"decoder made {tuple(y.shape[-2:])} frames, the header says {cfg.height}x{cfg.width}"
+                )
+            y = y[..., :h, :w]
             yield from (y.clamp(0, 1) * 255).round().to(torch.uint8).permute(0, 2, 3, 1).cpu().numpy()
 
 
