@@ -34,3 +34,15 @@ class Cancelled(CodecError):
 class DecodeFailure(CorruptData):
     """A decoder failed with something other than a CodecError: caught at the codec boundary and
     reported as corrupt data. A safety net, not a fix: the fuzzer counts every one as a bug."""
+
+
+def shown(value: object, limit: int = 60) -> str:
+    """`repr(value)`, cut to `limit` characters: error messages quote what a caller sent, and a
+    4 MB job id or option string must not become a 4 MB message."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit - 1]}…({len(text)} chars)"
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (third-party messages can span several)."""
+    return " ".join(str(exc).split()) or type(exc).__name__

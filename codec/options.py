@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from codec.errors import InvalidInput
+from codec.errors import InvalidInput, shown
 
 _KEY = "codec.option"
 Scalar = int | float | str | bool
@@ -131,16 +131,16 @@ def check_value(f: OptionField, value: Any) -> Any:
     else:
         ok = isinstance(value, str)
     if not ok:
-        raise InvalidInput(f"{f.flag} must be {_type_name(f.type)}, got {value!r}")
+        raise InvalidInput(f"{f.flag} must be {_type_name(f.type)}, got {shown(value)}")
     s = f.spec
     if s.choices and value not in s.choices:
-        raise InvalidInput(f"{f.flag} must be one of {', '.join(s.choices)}, got {value!r}")
+        raise InvalidInput(f"{f.flag} must be one of {', '.join(s.choices)}, got {shown(value)}")
     if f.type in (int, float):
         below = s.lo is not None and (value <= s.lo if s.lo_open else value < s.lo)
         above = s.hi is not None and (value >= s.hi if s.hi_open else value > s.hi)
         if below or above:
             unit = f" {s.unit}" if s.unit else ""
-            raise InvalidInput(f"{f.flag} must be in {f.describe_range()}{unit}, got {value!r}")
+            raise InvalidInput(f"{f.flag} must be in {f.describe_range()}{unit}, got {shown(value)}")
     return value
 
 
@@ -164,11 +164,11 @@ def parse_text(f: OptionField, text: str) -> Any:
             return True
         if low in ("0", "false", "no", "off"):
             return False
-        raise InvalidInput(f"{f.flag} must be true or false, got {text!r}")
+        raise InvalidInput(f"{f.flag} must be true or false, got {shown(text)}")
     try:
         return int(text) if f.type is int else float(text)
     except ValueError:
-        raise InvalidInput(f"{f.flag} must be {_type_name(f.type)}, got {text!r}") from None
+        raise InvalidInput(f"{f.flag} must be {_type_name(f.type)}, got {shown(text)}") from None
 
 
 def from_mapping(cls: type, values: Mapping[str, Any]) -> Any:
@@ -176,7 +176,10 @@ def from_mapping(cls: type, values: Mapping[str, Any]) -> Any:
     known = {f.name: f for f in option_fields(cls)}
     unknown = sorted(set(values) - set(known))
     if unknown:
-        raise InvalidInput(f"unknown option(s) {', '.join(unknown)} (known: {', '.join(known)})")
+        names = ", ".join(shown(u, 40) for u in unknown[:5])
+        if len(unknown) > 5:
+            names += f" and {len(unknown) - 5} more"
+        raise InvalidInput(f"unknown option(s) {names} (known: {', '.join(known)})")
     kwargs = {name: check_value(known[name], v) for name, v in values.items()}
     return validate(cls(**kwargs))
 

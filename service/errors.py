@@ -12,6 +12,7 @@ import asyncio
 import functools
 import inspect
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any, NoReturn
 
@@ -66,9 +67,22 @@ def code_and_message(exc: BaseException) -> tuple[grpc.StatusCode, str, str]:
     return grpc.StatusCode.INTERNAL, "internal error (details are in the server log)", "INTERNAL"
 
 
+MAX_MESSAGE_CHARS = 500  # well under gRPC's metadata limit, so the real error always arrives
+# An absolute path in a message is the server's (clients' file names arrive without directories):
+# only its last component is shown.
+_ABS_PATH = re.compile(r"(?<![\w.~])/(?:[^\s/'\"(),;:]+/)+([^\s/'\"(),;:]*)")
+
+
+def public_message(message: str) -> str:
+    """What a client may see: one line, no server paths, bounded length."""
+    text = _ABS_PATH.sub(lambda m: m.group(1) or "<dir>", " ".join(message.split()))
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[: MAX_MESSAGE_CHARS - 1] + "…"
+
+
 def to_rpc_status(exc: BaseException, log_context: str = "") -> status_pb2.Status:
     """The google.rpc.Status for an exception; logs the traceback of unexpected ones."""
     code, message, reason = code_and_message(exc)
+    message = public_message(message)
     if code == grpc.StatusCode.INTERNAL:
         log.error("unexpected error %s", log_context, exc_info=exc)
     status = status_pb2.Status(code=code.value[0], message=message)

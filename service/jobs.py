@@ -27,7 +27,7 @@ from typing import Any
 
 import grpc
 
-from codec.errors import Cancelled, ResourceLimit
+from codec.errors import Cancelled, ResourceLimit, shown
 from codec.options import options_of
 from codec.progress import CancelToken, ProgressEvent
 from codec.tasks import Task, TaskContext
@@ -176,7 +176,8 @@ class JobManager:
         if task is None:
             known = ", ".join(sorted(self.tasks)) or "none"
             raise ServiceError(
-                grpc.StatusCode.INVALID_ARGUMENT, f"unknown job kind {kind!r} (this server runs: {known})"
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"unknown job kind {shown(kind)} (this server runs: {known})",
             )
         return task
 
@@ -211,7 +212,9 @@ class JobManager:
         up, job_id = self.uploads.find(upload_id)
         if up is None or job_id:
             what = f"became job {job_id}" if job_id else "is unknown or expired; start again"
-            raise ServiceError(grpc.StatusCode.NOT_FOUND, f"upload {upload_id!r} {what}", "UPLOAD_NOT_FOUND")
+            raise ServiceError(
+                grpc.StatusCode.NOT_FOUND, f"upload {shown(upload_id)} {what}", "UPLOAD_NOT_FOUND"
+            )
         await self.uploads.take_over(up)
         try:
             self._admit(max(0, up.declared - up.received), holding=1)
@@ -226,7 +229,7 @@ class JobManager:
         if up is None:
             raise ServiceError(
                 grpc.StatusCode.NOT_FOUND,
-                f"no upload {upload_id!r} (unknown, expired or lost in a restart); start again",
+                f"no upload {shown(upload_id)} (unknown, expired or lost in a restart); start again",
                 "UPLOAD_NOT_FOUND",
             )
         return up, job_id
@@ -294,7 +297,7 @@ class JobManager:
     def get(self, job_id: str) -> JobRecord:
         rec = self.store.get(job_id) if job_id else None
         if rec is None:
-            raise ServiceError(grpc.StatusCode.NOT_FOUND, f"no job {job_id!r}", "JOB_NOT_FOUND")
+            raise ServiceError(grpc.StatusCode.NOT_FOUND, f"no job {shown(job_id)}", "JOB_NOT_FOUND")
         return rec
 
     def cancel(self, job_id: str) -> JobRecord:

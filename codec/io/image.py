@@ -39,7 +39,7 @@ import av
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from codec.errors import InvalidInput, ResourceLimit
+from codec.errors import InvalidInput, ResourceLimit, one_line
 
 # 134M pixels (e.g. 16384x8192): any camera's photo, 400 MB as RGB. Kept below Pillow's own hard limit
 # (2 * MAX_IMAGE_PIXELS = 179M) so that ours is the check that answers, with our message.
@@ -86,10 +86,6 @@ class ImageInfo:
         return self.width * self.height
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
 @contextlib.contextmanager
 def _pillow_errors(path: Path, action: str) -> Iterator[None]:
     """Pillow failures inside the block -> one-line InvalidInput / ResourceLimit naming the file.
@@ -103,13 +99,13 @@ def _pillow_errors(path: Path, action: str) -> Iterator[None]:
         try:
             yield
         except Image.DecompressionBombError as exc:
-            raise ResourceLimit(f"{path}: image too large to read: {_one_line(exc)}") from exc
+            raise ResourceLimit(f"{path}: image too large to read: {one_line(exc)}") from exc
         except MemoryError as exc:
             raise ResourceLimit(f"{path}: image does not fit in memory") from exc
         except UnidentifiedImageError as exc:
             raise InvalidInput(f"{path}: not an image, or in a format Pillow cannot read") from exc
         except _PIL_ERRORS as exc:
-            raise InvalidInput(f"{path}: cannot {action}: {_one_line(exc)}") from exc
+            raise InvalidInput(f"{path}: cannot {action}: {one_line(exc)}") from exc
 
 
 def _check_file(path: str | os.PathLike) -> Path:
@@ -266,7 +262,7 @@ def _rgb_16bit_colour(im: Image.Image, p: Path) -> tuple[np.ndarray, list[str]]:
     try:
         rgb48 = _ffmpeg_rgb48(p, im.format)
     except (av.FFmpegError, OSError, ValueError) as exc:
-        reason = f"FFmpeg could not decode it ({_one_line(exc)})"
+        reason = f"FFmpeg could not decode it ({one_line(exc)})"
     else:
         if rgb48.shape == high_bytes.shape and np.array_equal(rgb48 >> 8, high_bytes):
             return _round16(rgb48), []
@@ -310,7 +306,7 @@ def write_image(path: str | os.PathLike, rgb: np.ndarray) -> None:
             im.save(f, format="PNG")
         os.replace(tmp, p)
     except OSError as exc:
-        raise InvalidInput(f"{p}: cannot write image: {_one_line(exc)}") from exc
+        raise InvalidInput(f"{p}: cannot write image: {one_line(exc)}") from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
             tmp.unlink()

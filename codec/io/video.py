@@ -35,7 +35,7 @@ import av
 import numpy as np
 from av.video.reformatter import VideoReformatter
 
-from codec.errors import InvalidInput, ResourceLimit
+from codec.errors import InvalidInput, ResourceLimit, one_line
 
 PNG_DIR_FPS = Fraction(25)  # PNG sequences carry no timing; 25 is ffmpeg's image2 default
 MP4_CRF = 12  # visually lossless for x264; decoded outputs are for viewing, use .mkv for exact
@@ -58,8 +58,26 @@ class VideoInfo:
     codec: str  # decoder name, e.g. "h264", "ffv1", "png"
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+# FFmpeg's words for common failures, said plainly (FFmpeg's own text names errno codes and paths).
+_PLAIN = {
+    "InvalidDataError": "not a video file, or a damaged one (the demuxer found invalid data)",
+    "EOFError": "the file ends early",
+    "FileNotFoundError": "no such file",
+    "PermissionError": "permission denied",
+    "IsADirectoryError": "it is a directory",
+    "DecoderNotFoundError": "no decoder for its video codec in this build of FFmpeg",
+    "PatchWelcomeError": "uses a feature FFmpeg does not support",
+    "BufferTooSmallError": "damaged: a packet is larger than its buffer",
+}
+
+
+def plain_error(exc: BaseException) -> str:
+    """A PyAV/FFmpeg/OS failure in plain words, without the errno number or the path."""
+    for cls in type(exc).__mro__:
+        if cls.__name__ in _PLAIN:
+            return _PLAIN[cls.__name__]
+    strerror = getattr(exc, "strerror", None)
+    return (strerror or one_line(exc)).rstrip(".").lower()
 
 
 @contextlib.contextmanager
@@ -68,7 +86,7 @@ def av_errors(path: str | os.PathLike, action: str) -> Iterator[None]:
     try:
         yield
     except (av.FFmpegError, OSError) as exc:
-        raise InvalidInput(f"{os.fspath(path)}: cannot {action}: {_one_line(exc)}") from exc
+        raise InvalidInput(f"{os.fspath(path)}: cannot {action}: {plain_error(exc)}") from exc
 
 
 def _natural_key(name: str) -> list:

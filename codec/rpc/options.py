@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from codec.errors import InvalidInput
+from codec.errors import InvalidInput, shown
 from codec.rpc import common_pb2
 
 
@@ -18,13 +18,13 @@ def to_value(value: Any, name: str = "option") -> common_pb2.OptionValue:
         return common_pb2.OptionValue(bool_value=value)
     if isinstance(value, int):
         if not -(2**63) <= value < 2**63:
-            raise InvalidInput(f"option {name} = {value} does not fit in 64 bits")
+            raise InvalidInput(f"option {shown(name)} = {value} does not fit in 64 bits")
         return common_pb2.OptionValue(int_value=value)
     if isinstance(value, float):
         return common_pb2.OptionValue(float_value=value)
     if isinstance(value, str):
         return common_pb2.OptionValue(string_value=value)
-    raise InvalidInput(f"option {name} must be an int, float, str or bool, got {type(value).__name__}")
+    raise InvalidInput(f"option {shown(name)} must be an int, float, str or bool, got {type(value).__name__}")
 
 
 def from_value(v: common_pb2.OptionValue) -> Any:
@@ -45,6 +45,6 @@ def from_proto_map(field: Mapping[str, common_pb2.OptionValue]) -> dict[str, Any
     for name, v in field.items():
         value = from_value(v)
         if value is None:
-            raise InvalidInput(f"option {name} has no value")
+            raise InvalidInput(f"option {shown(name)} has no value")
         out[name] = value
     return out

@@ -70,6 +70,8 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
     def _begin(self, first: jobs_pb2.SubmitRequest) -> Upload:
         spec = first.spec
         task = self.jobs.task(spec.kind)
+        if spec.total_bytes < 0:
+            raise InvalidInput(f"total_bytes must be 0 (unknown) or positive, got {spec.total_bytes}")
         options = from_proto_map(spec.options)
         epochs = options.get("epochs")
         if isinstance(epochs, int) and epochs > self.limits.max_epochs:
@@ -122,6 +124,10 @@ class JobServicer(jobs_pb2_grpc.JobServiceServicer):
             if s not in PROTO_TO_STATE:
                 raise ServiceError(grpc.StatusCode.INVALID_ARGUMENT, f"unknown job state {s}")
             states.append(PROTO_TO_STATE[s])
+        if request.limit < 0:
+            raise InvalidInput(
+                f"limit must be 0 (the default, {DEFAULT_LIST_LIMIT}) or positive, got {request.limit}"
+            )
         limit = min(request.limit or DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT)
         recs = self.jobs.store.list(states, request.kind, limit)
         return jobs_pb2.ListJobsResponse(jobs=[self._proto(r) for r in recs])

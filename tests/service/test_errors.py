@@ -58,3 +58,39 @@ def test_busy_carries_retry_info() -> None:
             d.Unpack(info)
             reasons.append((info.domain, info.reason))
     assert reasons == [("neural-codec", "RESOURCE_LIMIT")]
+
+
+def test_messages_hide_server_paths_and_stay_short() -> None:
+    from service.errors import MAX_MESSAGE_CHARS
+
+    status = to_rpc_status(InvalidInput("/srv/codec/data/service/uploads/0123abcd/input.mp4: cannot read video"))
+    assert status.message == "input.mp4: cannot read video"
+    status = to_rpc_status(CorruptData("bad " + "x" * 100_000))
+    assert len(status.message) == MAX_MESSAGE_CHARS
+
+
+def test_hostile_requests_get_clear_short_answers(server, tmp_path) -> None:
+    """Found by poking the service: each gets the right code, a short message, no server path."""
+    from conftest import CLIP, ENCODE
+
+    from codec.client import CodecClient, RemoteError
+    from codec.rpc import jobs_pb2, jobs_pb2_grpc
+
+    stub = jobs_pb2_grpc.JobServiceStub(grpc.insecure_channel(server.target))
+    for limit in (-1, -(2**31)):
+        with pytest.raises(grpc.RpcError) as info:
+            stub.ListJobs(jobs_pb2.ListJobsRequest(limit=limit), timeout=10)
+        assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    client = CodecClient(server.target)
+    with pytest.raises(RemoteError, match="NOT_FOUND") as info:
+        client.get_job("j" * (4 << 20))  # a 4 MB job id
+    assert len(str(info.value)) < 300
+    with pytest.raises(InvalidInput) as info:
+        client.submit_job(ENCODE, {"loss": "l" * 100_000}, CLIP)  # a 100 KB option string
+    assert "--loss must be one of l2, fusion" in str(info.value) and len(str(info.value)) < 300
+    fake = tmp_path / "notes.mp4"
+    fake.write_bytes(b"not a video\n" * 100)
+    with pytest.raises(InvalidInput) as info:
+        client.submit_job(ENCODE, {}, fake)
+    message = str(info.value)
+    assert "notes.mp4" in message and str(server.config.data_dir) not in message and "/" not in message
