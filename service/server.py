@@ -19,11 +19,11 @@ from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 
 from codec.datadir import DataDirLock, resolve_data_dir
 from codec.errors import InvalidInput
+from service.admission import AdmissionInterceptor, BoundedHealthServicer
 from service.auth import BearerAuthInterceptor, load_tokens
 from service.config import Limits, ServerConfig, TlsConfig
 from service.jobs import JobManager
@@ -38,7 +38,7 @@ from service.servicers.video import warm_imports
 log = logging.getLogger("service.server")
 
 SERVICE_NAMES = tuple(s.name for s in SERVICES)
-MAX_CONCURRENT_RPCS = 256  # beyond this gRPC itself answers RESOURCE_EXHAUSTED
+MAX_CALLS = 256  # authenticated calls in progress at once (health watches are capped apart)
 
 
 def is_loopback(host: str) -> bool:
@@ -61,7 +61,7 @@ class CodecServer:
         self.metrics = ServiceMetrics()
         self.store: JobStore | None = None
         self.jobs: JobManager | None = None
-        self.health = HealthServicer()
+        self.health = BoundedHealthServicer()
         self.grpc: grpc.aio.Server | None = None
         self.executor: ThreadPoolExecutor | None = None
         self.servicers: dict[str, object] = {}  # by full service name
@@ -88,6 +88,9 @@ class CodecServer:
             interceptors: list[grpc.aio.ServerInterceptor] = [MetricsInterceptor(self.metrics)]
             if cfg.tokens or cfg.read_only_tokens:
                 interceptors.append(BearerAuthInterceptor(cfg.tokens, cfg.read_only_tokens))
+            interceptors.append(
+                AdmissionInterceptor(MAX_CALLS, lim.retry_after_s)
+            )  # counts only what passed auth
             interceptors.append(ParseInterceptor())  # innermost: bodies are parsed after auth
             options = [
                 ("grpc.max_receive_message_length", lim.max_receive_message_bytes),
@@ -96,9 +99,7 @@ class CodecServer:
                 ("grpc.keepalive_time_ms", 60_000),
                 ("grpc.http2.min_ping_interval_without_data_ms", 10_000),
             ]
-            server = grpc.aio.server(
-                interceptors=interceptors, options=options, maximum_concurrent_rpcs=MAX_CONCURRENT_RPCS
-            )
+            server = grpc.aio.server(interceptors=interceptors, options=options)
             tmp_dir = state_dir / "tmp"
             shutil.rmtree(tmp_dir, ignore_errors=True)
             # Decodes, probes and input checks run here, apart from the job workers, so reads never
