@@ -88,6 +88,7 @@ class EncodeReport:
     seconds: float
     metrics: dict[str, float] = field(default_factory=dict)  # psnr, accuracy, ... as the codec reports
     details: dict[str, Any] = field(default_factory=dict)  # everything else worth keeping (JSON-safe)
+    warnings: list[str] = field(default_factory=list)  # e.g. a degenerate input the codec coded anyway
 
     def summary(self) -> str:
         shown = ", ".join(f"{k} {format_metric(k, v)}" for k, v in self.metrics.items())

@@ -206,3 +206,39 @@ def test_the_codec_is_picked_from_the_input(tmp_path, capsys):
     assert code == 0 and "Options of codec hnerv" in out and "--frames STR" in out
     code, out, _ = run(["encode", "--help"], capsys)
     assert code == 0 and "--size FLOAT" in out and "[M params; [0.001, 100]]" in out
+
+
+def test_output_is_checked_before_any_work(clip, hnerv_file, tmp_path, capsys):
+    taken, video = tmp_path / "taken.hnerv", tmp_path / "taken.mkv"
+    for path in (taken, video):
+        path.write_bytes(b"keep me")
+    for args in (
+        ["encode", str(clip), "-o", str(taken), *ENC],
+        ["decode", str(hnerv_file), "-o", str(video)],
+    ):
+        code, _, err = run(args, capsys)
+        assert_clean_error(code, err, "exists; pass --force")
+        assert taken.read_bytes() == video.read_bytes() == b"keep me"
+    code, _, err = run(["encode", str(clip), "-o", str(tmp_path / "no" / "such" / "x.hnerv"), *ENC], capsys)
+    assert_clean_error(code, err, "does not exist")
+    code, _, err = run(["encode", str(clip), "-o", str(tmp_path), *ENC], capsys)
+    assert_clean_error(code, err, "is a directory")
+    code, out, _ = run(["decode", str(hnerv_file), "-o", str(video), "--force"], capsys)
+    assert code == 0 and read_frames(video)[0].shape == (6, 144, 176, 3)
+
+
+@pytest.mark.parametrize("args", [["info"], ["encode", "x.mp4", "--epochs"], ["jobs", "nope"], ["bogus"]])
+def test_usage_errors_are_one_line_with_a_hint(args, capsys):
+    code, _, err = run(args, capsys)
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "--help" in err, err
+
+
+def test_degenerate_inputs_are_coded_with_a_warning(tmp_path, capsys):
+    frames, info = read_frames(ROOT / "assets" / "carphone.mp4", 0, 2)
+    tiny = tmp_path / "tiny.mkv"
+    write_video(tiny, frames[:1, 60:72, 80:92], info.fps)  # one 12x12 frame
+    out = tmp_path / "tiny.hnerv"
+    code, _, err = run(["encode", str(tiny), "-o", str(out), "--epochs", "1", "--size", "0.005"], capsys)
+    assert code == 0, err
+    assert "warning: 12x12 frames are tiny" in err and "warning: a single frame" in err
+    assert read_frames(tiny)[0].shape == (1, 12, 12, 3) and out.stat().st_size > 0

@@ -64,8 +64,10 @@ def main(argv: list[str] | None = None) -> int:
         typer.echo("interrupted", err=True)
         return 130
     except Exception as e:
-        if hasattr(e, "show") and hasattr(e, "exit_code"):  # click/typer usage error: bad option value etc.
-            e.show()
+        if hasattr(e, "format_message") and hasattr(e, "exit_code"):  # click/typer usage error
+            ctx = getattr(e, "ctx", None)
+            command = ctx.command_path if ctx is not None else "codec"
+            typer.echo(f"error: {' '.join(e.format_message().split())} (see `{command} --help`)", err=True)
             return 2
         raise
     return rv if isinstance(rv, int) else 0

@@ -56,7 +56,7 @@ def split_args(args: list[str], table: dict[str, Flag]) -> tuple[list[str], dict
         negated = name.startswith("no-") and name[3:] in table and table[name[3:]].field.type is bool
         flag = table.get(name[3:] if negated else name)
         if flag is None or not token.startswith("--"):
-            raise InvalidInput(f"no such option: {token}")
+            raise InvalidInput(f"no such option: {token} (see --help)")
         key = flag.field.name
         if flag.field.type is bool:
             if eq:
@@ -67,7 +67,7 @@ def split_args(args: list[str], table: dict[str, Flag]) -> tuple[list[str], dict
             if not eq:
                 value = next(it, None)
                 if value is None:
-                    raise InvalidInput(f"{flag.field.flag} needs a value")
+                    raise InvalidInput(f"{flag.field.flag} needs a value (see --help)")
             given[key] = value
     return positional, given
 

@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
+from codec.errors import InvalidInput
+
 DataDirOpt = Annotated[
     str | None, typer.Option("--data-dir", help="where work files and models live (else $CODEC_DATA_DIR)")
 ]
@@ -27,6 +29,7 @@ TlsCaOpt = Annotated[
 TlsCertOpt = Annotated[Path | None, typer.Option("--tls-cert", help="client certificate for mutual TLS")]
 TlsKeyOpt = Annotated[Path | None, typer.Option("--tls-key", help="client key for mutual TLS")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="print JSON")]
+ForceOpt = Annotated[bool, typer.Option("--force", "-f", help="replace OUTPUT if it exists")]
 HelpOpt = Annotated[bool, typer.Option("--help", "-h", help="show this message (with --codec: its options)")]
 CodecOpt = Annotated[
     str | None, typer.Option("--codec", help="codec to use (default: picked from the input)")
@@ -71,3 +74,18 @@ def echo_tree(d: dict[str, Any], indent: int = 0) -> None:
 
 def echo_json(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2, default=str))
+
+
+def check_output(path: Path, force: bool) -> None:
+    """Before any work: OUTPUT's folder exists and is writable, and an existing OUTPUT is replaced
+    only with --force (hours of encoding must not end in 'cannot write')."""
+    import os
+
+    if path.exists() or path.is_symlink():
+        if not force:
+            raise InvalidInput(f"{path} exists; pass --force to replace it")
+    parent = path.parent if str(path.parent) else Path(".")
+    if not parent.is_dir():
+        raise InvalidInput(f"cannot write {path}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK):
+        raise InvalidInput(f"cannot write {path}: folder {parent} is not writable")

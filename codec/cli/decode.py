@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from codec.cli.common import HelpOpt, OptionalServerOpt, TlsCaOpt, TlsCertOpt, TlsKeyOpt, TokenFileOpt
+from codec.cli.common import (
+    ForceOpt,
+    HelpOpt,
+    OptionalServerOpt,
+    TlsCaOpt,
+    TlsCertOpt,
+    TlsKeyOpt,
+    TokenFileOpt,
+    check_output,
+)
 from codec.errors import InvalidInput
 
 USAGE = "[OPTIONS] FILE [CODEC OPTIONS]"
@@ -16,6 +25,7 @@ USAGE = "[OPTIONS] FILE [CODEC OPTIONS]"
 def decode(
     ctx: typer.Context,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="what to write (see below)")] = None,
+    force: ForceOpt = False,
     server: OptionalServerOpt = None,
     token_file: TokenFileOpt = None,
     tls_ca: TlsCaOpt = None,
@@ -36,6 +46,7 @@ def decode(
         return
     if len(positional) != 1 or output is None:
         raise InvalidInput("codec decode takes one FILE and -o OUTPUT: see codec decode --help")
+    check_output(output, force)
     f = api.open(positional[0])
     opts = options_for(f.codec, "DecodeOptions", given, "decode")
     if server:

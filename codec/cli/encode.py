@@ -15,6 +15,7 @@ import typer
 from codec.cli.common import (
     CodecOpt,
     DataDirOpt,
+    ForceOpt,
     HelpOpt,
     JsonOpt,
     OptionalServerOpt,
@@ -22,6 +23,7 @@ from codec.cli.common import (
     TlsCertOpt,
     TlsKeyOpt,
     TokenFileOpt,
+    check_output,
 )
 from codec.errors import Cancelled, InvalidInput
 
@@ -52,6 +54,7 @@ def encode(
     ] = None,
     codec: CodecOpt = None,
     resume: Annotated[bool, typer.Option("--resume", help="continue an interrupted encode")] = False,
+    force: ForceOpt = False,
     json_out: JsonOpt = False,
     data_dir: DataDirOpt = None,
     server: OptionalServerOpt = None,
@@ -76,6 +79,9 @@ def encode(
     c = api.codec_for_input(src, codec)
     opts = options_for(c, "Options", given, "encode")
     dst = output or api.default_output(src, c)
+    if dst.is_dir():
+        raise InvalidInput(f"{dst} is a directory; give the file to write with -o")
+    check_output(dst, force)
 
     if server:
         from codec.client import TlsFiles, remote_encode
@@ -108,4 +114,6 @@ def encode(
         raise typer.Exit(130) from None
     finally:
         signal.signal(signal.SIGINT, previous)
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
     typer.echo(report.to_json() if json_out else report.summary())

@@ -102,6 +102,17 @@ def test_encode_and_decode_with_server_flag_over_mutual_tls(
     assert "succeeded" in capsys.readouterr().out
     # Half a client identity is refused before any connection is made.
     assert (
-        main(["decode", str(out), "-o", str(decoded), *remote, "--tls-cert", str(certs / "client.pem")]) == 2
+        main(
+            [
+                "decode",
+                str(out),
+                "-o",
+                str(tmp_path / "b.y4m"),
+                *remote,
+                "--tls-cert",
+                str(certs / "client.pem"),
+            ]
+        )
+        == 2
     )
     assert "--tls-cert and --tls-key go together" in capsys.readouterr().err

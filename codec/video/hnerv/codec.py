@@ -63,7 +63,7 @@ class HNeRVCodec(Codec):
             "seconds_per_epoch": r.seconds_per_epoch,
         }
         return EncodeReport(
-            self.name, r.path, r.file_bytes, r.bpp, "bpp", r.encode_seconds, metrics, details=asdict(r)
+            self.name, r.path, r.file_bytes, r.bpp, "bpp", r.encode_seconds, metrics, asdict(r), r.warnings
         )
 
     def decode(

@@ -52,9 +52,28 @@ class EncodeResult:
     seconds_per_epoch: float
     stages: dict[str, dict[str, float]] = field(default_factory=dict)  # stage -> {psnr, bpp}
     config: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
+
+
+MIN_SIDE = 16  # below this, most of what is coded is padding
+
+
+def degenerate_input_warnings(width: int, height: int, frames: int, cfg: HNeRVConfig) -> list[str]:
+    """Inputs HNeRV codes, but poorly: said, not refused (the file is still correct and decodes)."""
+    out = []
+    if min(width, height) < MIN_SIDE:
+        out.append(
+            f"{width}x{height} frames are tiny: HNeRV pads them to {cfg.width}x{cfg.height} (its stride "
+            "product), so most of the network codes padding"
+        )
+    if frames == 1:
+        out.append(
+            "a single frame: HNeRV shares one network across a clip's frames; an image codec suits a picture"
+        )
+    return out
 
 
 def _pad(frames: np.ndarray, height: int, width: int) -> torch.Tensor:
@@ -226,6 +245,9 @@ def encode_video(
         budget = opts.size * 1e6
     seg_budget = budget * seg_len / t  # every segment gets the same architecture
     cfg = solve_config(h, w, seg_len, seg_budget)
+    warnings = degenerate_input_warnings(w, h, t, cfg)
+    for warning in warnings:
+        progress(ProgressEvent(phase="read", message=f"warning: {warning}"))
 
     if work_dir is None:
         work = None
@@ -298,6 +320,7 @@ def encode_video(
             "widths": cfg.widths(),
             "segments": len(bounds),
         },
+        warnings=warnings,
     )
     result.stages["entropy_coded"] = {"psnr": result.psnr, "bpp": result.bpp}
     if work is not None:
