@@ -63,7 +63,9 @@ def test_busy_carries_retry_info() -> None:
 def test_messages_hide_server_paths_and_stay_short() -> None:
     from service.errors import MAX_MESSAGE_CHARS
 
-    status = to_rpc_status(InvalidInput("/srv/codec/data/service/uploads/0123abcd/input.mp4: cannot read video"))
+    status = to_rpc_status(
+        InvalidInput("/srv/codec/data/service/uploads/0123abcd/input.mp4: cannot read video")
+    )
     assert status.message == "input.mp4: cannot read video"
     status = to_rpc_status(CorruptData("bad " + "x" * 100_000))
     assert len(status.message) == MAX_MESSAGE_CHARS
