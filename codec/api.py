@@ -23,7 +23,7 @@ from typing import Any
 
 from codec import container, registry
 from codec.container import Container, Media
-from codec.errors import CodecError, DecodeFailure, InvalidInput, ResourceLimit
+from codec.errors import CodecError, DecodeFailure, InvalidInput, OutOfMemory
 from codec.interface import Codec, DecodeReport, EncodeReport
 from codec.limits import DecodeLimits, check_decode_cost
 from codec.options import options_of
@@ -119,7 +119,7 @@ def codec_boundary(codec: str, action: str) -> Iterator[None]:
         raise
     except MemoryError as e:
         log.debug("%s: out of memory while %s", codec, action, exc_info=True)
-        raise ResourceLimit(f"out of memory while {action} this {codec} file") from e
+        raise OutOfMemory(f"out of memory while {action} this {codec} file") from e
     except Exception as e:
         log.debug("%s: %s failed", codec, action, exc_info=True)
         raise DecodeFailure(f"this {codec} file is corrupt: {action} failed ({type(e).__name__})") from e

@@ -46,3 +46,8 @@ def shown(value: object, limit: int = 60) -> str:
 def one_line(exc: BaseException) -> str:
     """An exception's message on one line (third-party messages can span several)."""
     return " ".join(str(exc).split()) or type(exc).__name__
+
+
+class OutOfMemory(ResourceLimit):
+    """A decoder ran out of memory: the codec boundary's answer to MemoryError. The decode cost
+    bound should have refused the file first, so the fuzzer counts every one as a bug."""
