@@ -31,8 +31,10 @@ def test_short_fuzz_run_finds_nothing(tmp_path):
     finally:
         unregister_toy()
     out = tmp_path / "fuzz.json"
-    cmd = [sys.executable, "-m", "codec.fuzz", "--seconds", str(SECONDS), "--json", str(out),
-           "--seeds", str(ROOT / "tests"), "--seeds", str(seeds), "--register", "tests.toy_codec:register_toy"]  # fmt: skip
+    cmd = [
+        *(sys.executable, "-m", "codec.fuzz", "--seconds", str(SECONDS), "--json", str(out)),
+        *("--seeds", str(ROOT / "tests"), "--seeds", str(seeds), "--register", "tests.toy_codec:register_toy"),
+    ]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=SECONDS + 120)
     report = json.loads(out.read_text())
     assert proc.returncode == 0, proc.stdout + proc.stderr
