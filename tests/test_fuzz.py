@@ -33,7 +33,8 @@ def test_short_fuzz_run_finds_nothing(tmp_path):
     out = tmp_path / "fuzz.json"
     cmd = [
         *(sys.executable, "-m", "codec.fuzz", "--seconds", str(SECONDS), "--json", str(out)),
-        *("--seeds", str(ROOT / "tests"), "--seeds", str(seeds), "--register", "tests.toy_codec:register_toy"),
+        *("--seeds", str(ROOT / "tests"), "--seeds", str(seeds)),
+        *("--register", "tests.toy_codec:register_toy"),
     ]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=SECONDS + 120)
     report = json.loads(out.read_text())
