@@ -91,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     write_result(args.out, result, provenance(MEASURED))
     rate, rss = result["cases_per_second"], result["peak_rss_bytes"] / 2**30
     more = "finished" if done else "continue with the same command"
-    print(f"{total_cases} cases in {seconds:.0f} s ({rate:.0f}/s), {result['failed']} failed, peak RSS {rss:.2f} GiB; {more}")
+    failed = result["failed"]
+    print(f"{total_cases} cases in {seconds:.0f} s ({rate:.0f}/s), {failed} failed, peak RSS {rss:.2f} GiB; {more}")
     return 1 if result["failed"] else 0
 
 
