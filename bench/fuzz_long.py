@@ -92,7 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     rate, rss = result["cases_per_second"], result["peak_rss_bytes"] / 2**30
     more = "finished" if done else "continue with the same command"
     failed = result["failed"]
-    print(f"{total_cases} cases in {seconds:.0f} s ({rate:.0f}/s), {failed} failed, peak RSS {rss:.2f} GiB; {more}")
+    print(f"{total_cases} cases in {seconds:.0f} s ({rate:.0f}/s), {failed} failed, peak RSS {rss:.2f} GiB")
+    print(more)
     return 1 if result["failed"] else 0
 
 
