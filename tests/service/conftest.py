@@ -253,3 +253,39 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         sign = ("-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "san.ext")
         openssl("x509", "-req", "-in", f"{name}.csr", *sign, "-out", f"{name}.pem")
     return d
+
+
+def raw_call(channel, path: str, client_stream: bool, server_stream: bool, metadata, body: bytes = b""):
+    """Call any method with a raw body (not serialized: any bytes); returns the status code. A
+    response stream is read to its first message (a health watch never ends)."""
+    import grpc
+
+    kind = {
+        (False, False): channel.unary_unary,
+        (False, True): channel.unary_stream,
+        (True, False): channel.stream_unary,
+        (True, True): channel.stream_stream,
+    }[(client_stream, server_stream)]
+    call = kind(path, request_serializer=None, response_deserializer=None)
+    try:
+        result = call(iter([body, body]) if client_stream else body, metadata=metadata, timeout=10)
+        if server_stream:
+            for _ in result:
+                result.cancel()
+                break
+    except grpc.RpcError as e:
+        return e.code()
+    return grpc.StatusCode.OK
+
+
+def service_methods() -> list[tuple[str, bool, bool]]:
+    """(path, client streaming, server streaming) of every method of every registered service."""
+    from google.protobuf import descriptor_pool
+
+    from service.servicers import SERVICES
+
+    return [
+        (f"/{svc.full_name}/{m.name}", m.client_streaming, m.server_streaming)
+        for svc in (descriptor_pool.Default().FindServiceByName(s.name) for s in SERVICES)
+        for m in svc.methods
+    ]

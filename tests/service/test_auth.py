@@ -6,41 +6,26 @@ import logging
 
 import grpc
 import pytest
-from conftest import CLIP, ENCODE, READ_TOKEN, TOKEN, fake_encode_runner, use_runner
-from google.protobuf import descriptor_pool
+from conftest import (
+    CLIP,
+    ENCODE,
+    READ_TOKEN,
+    TOKEN,
+    fake_encode_runner,
+    raw_call,
+    service_methods,
+    use_runner,
+)
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from codec.client import CodecClient, RemoteError
 from codec.rpc import jobs_pb2
-from service.servicers import SERVICES
 
 # Every method of every service the server registers (a new service is covered without an edit).
 ALL_METHODS = [
-    (f"/{svc.full_name}/{m.name}", m.client_streaming, m.server_streaming)
-    for svc in (descriptor_pool.Default().FindServiceByName(s.name) for s in SERVICES)
-    for m in svc.methods
-] + [("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", True, True)]
-
-
-def _raw_call(
-    channel: grpc.Channel, path: str, client_stream: bool, server_stream: bool, metadata
-) -> grpc.StatusCode:
-    """Call any method with an empty request; returns the status code."""
-    kind = {
-        (False, False): channel.unary_unary,
-        (False, True): channel.unary_stream,
-        (True, False): channel.stream_unary,
-        (True, True): channel.stream_stream,
-    }[(client_stream, server_stream)]
-    call = kind(path, request_serializer=None, response_deserializer=None)
-    request = iter([b""]) if client_stream else b""
-    try:
-        result = call(request, metadata=metadata, timeout=10)
-        if server_stream:
-            list(result)
-    except grpc.RpcError as e:
-        return e.code()
-    return grpc.StatusCode.OK
+    *service_methods(),
+    ("/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", True, True),
+]
 
 
 @pytest.mark.parametrize(
@@ -56,7 +41,7 @@ def _raw_call(
 def test_every_rpc_rejects_bad_tokens(auth_server, metadata) -> None:
     channel = grpc.insecure_channel(auth_server.target)
     for path, cs, ss in ALL_METHODS:
-        assert _raw_call(channel, path, cs, ss, metadata) == grpc.StatusCode.UNAUTHENTICATED, path
+        assert raw_call(channel, path, cs, ss, metadata) == grpc.StatusCode.UNAUTHENTICATED, path
     channel.close()
 
 
@@ -100,33 +85,14 @@ def test_tokens_never_reach_the_log(auth_server, caplog: pytest.LogCaptureFixtur
 GARBAGE = b"\xff\xff\xff\xff\x0f"  # not a protobuf message: an invalid field tag and a runaway varint
 
 
-def _raw_body_call(channel, path, client_stream, server_stream, metadata, body: bytes) -> grpc.StatusCode:
-    kind = {
-        (False, False): channel.unary_unary,
-        (False, True): channel.unary_stream,
-        (True, False): channel.stream_unary,
-        (True, True): channel.stream_stream,
-    }[(client_stream, server_stream)]
-    call = kind(path, request_serializer=None, response_deserializer=None)
-    try:
-        result = call(iter([body]) if client_stream else body, metadata=metadata, timeout=10)
-        if server_stream:
-            list(result)
-    except grpc.RpcError as e:
-        return e.code()
-    return grpc.StatusCode.OK
-
-
 def test_auth_comes_before_parsing(auth_server) -> None:
     """No token and an undecodable body: UNAUTHENTICATED on every protected method, never a parse
     error. With the token, the same body is INVALID_ARGUMENT, and the server keeps serving."""
     channel = grpc.insecure_channel(auth_server.target)
     good = (("authorization", f"Bearer {TOKEN}"),)
     for path, cs, ss in ALL_METHODS:
-        assert _raw_body_call(channel, path, cs, ss, (), GARBAGE) == grpc.StatusCode.UNAUTHENTICATED, path
+        assert raw_call(channel, path, cs, ss, (), GARBAGE) == grpc.StatusCode.UNAUTHENTICATED, path
         if "ServerReflection" not in path:
-            assert _raw_body_call(channel, path, cs, ss, good, GARBAGE) == grpc.StatusCode.INVALID_ARGUMENT, (
-                path
-            )
+            assert raw_call(channel, path, cs, ss, good, GARBAGE) == grpc.StatusCode.INVALID_ARGUMENT, path
     channel.close()
     assert CodecClient(auth_server.target, token=TOKEN).list_jobs() == []

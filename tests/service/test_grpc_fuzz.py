@@ -6,17 +6,11 @@ from __future__ import annotations
 import random
 
 import grpc
-from conftest import TOKEN
-from google.protobuf import descriptor_pool
+from conftest import TOKEN, raw_call, service_methods
 
 from codec.client import CodecClient
-from service.servicers import SERVICES
 
-METHODS = [
-    (f"/{svc.full_name}/{m.name}", m.client_streaming, m.server_streaming)
-    for svc in (descriptor_pool.Default().FindServiceByName(s.name) for s in SERVICES)
-    for m in svc.methods
-]
+METHODS = service_methods()
 BODIES = 12  # per method, per token state
 
 
@@ -27,21 +21,6 @@ def _bodies(rng: random.Random) -> list[bytes]:
     return out
 
 
-def _call(channel, path, cs, ss, body: bytes, metadata) -> grpc.StatusCode:
-    kind = {(False, False): channel.unary_unary, (False, True): channel.unary_stream,
-            (True, False): channel.stream_unary, (True, True): channel.stream_stream}[(cs, ss)]  # fmt: skip
-    call = kind(path, request_serializer=None, response_deserializer=None)
-    try:
-        result = call(iter([body, body]) if cs else body, metadata=metadata, timeout=10)
-        if ss:
-            for _ in result:  # a health watch streams until cancelled: one answer is enough
-                result.cancel()
-                break
-    except grpc.RpcError as e:
-        return e.code()
-    return grpc.StatusCode.OK
-
-
 def test_random_bodies_get_sane_codes(auth_server) -> None:
     rng = random.Random(5)
     channel = grpc.insecure_channel(auth_server.target)
@@ -49,9 +28,9 @@ def test_random_bodies_get_sane_codes(auth_server) -> None:
     seen: dict[str, set[str]] = {}
     for path, cs, ss in METHODS:
         for body in _bodies(rng):
-            anon = _call(channel, path, cs, ss, body, ())
+            anon = raw_call(channel, path, cs, ss, (), body)
             assert anon == grpc.StatusCode.UNAUTHENTICATED, (path, body)
-            code = _call(channel, path, cs, ss, body, good)
+            code = raw_call(channel, path, cs, ss, good, body)
             assert code not in (grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN), (path, body, code)
             seen.setdefault(path, set()).add(code.name)
     channel.close()
