@@ -17,7 +17,7 @@ import importlib.metadata
 import logging
 import os
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +25,7 @@ from codec import container, registry
 from codec.container import Container, Media
 from codec.errors import CodecError, DecodeFailure, InvalidInput, OutOfMemory
 from codec.interface import Codec, DecodeReport, EncodeReport
-from codec.limits import DecodeLimits, check_decode_cost
+from codec.limits import DecodeCost, DecodeLimits, check_decode_cost
 from codec.options import options_of
 from codec.progress import CancelToken, ProgressCallback, null_progress, with_eta
 
@@ -99,12 +99,14 @@ class OpenedFile:
     container: Container
     codec: Codec
     config: Any  # what the codec's header check returned
+    cost: DecodeCost  # what decoding it takes, from the header
 
     def describe(self) -> dict[str, Any]:
         d = container.describe(self.container, self.size)
         d["codec"] = self.codec.name  # also for codecs outside codec.ids (experimental ids)
         with codec_boundary(self.codec.name, "describing"):
             d["codec_info"] = self.codec.info(self.container)
+        d["decode_cost"] = asdict(self.cost)
         return d
 
 
@@ -129,12 +131,14 @@ def open(
     src: str | os.PathLike[str] | bytes,
     verify: bool = True,
     limits: DecodeLimits | Callable[[Media], DecodeLimits] | None = None,
+    check_cost: bool = True,
 ) -> OpenedFile:
     """Read a file's header (from a path, or bytes in memory), find its codec, check its header
     (declared types and ranges, then the codec's cross-field rules) and what decoding it would cost
     against `limits` (or the limits for its media, when a function; default:
     DecodeLimits.from_env()). CorruptData or ResourceLimit before anything is allocated; a path's
-    sections load from the file when used."""
+    sections load from the file when used. `check_cost=False` only describes (`codec info`): the
+    cost is computed but not held against the limits."""
     load_codecs()
     if isinstance(src, bytes | bytearray | memoryview):
         c, path, size = container.read(src), None, len(src)
@@ -149,8 +153,10 @@ def open(
         limits = limits(c.media)
     with codec_boundary(cod.name, "reading the header of"):
         config = cod.check_header(c)
-        check_decode_cost(cod.name, cod.decode_cost(c, config), limits)
-    return OpenedFile(path, size, c, cod, config)
+        cost = cod.decode_cost(c, config)
+    if check_cost:
+        check_decode_cost(cod.name, cost, limits)
+    return OpenedFile(path, size, c, cod, config, cost)
 
 
 def _opened(src: str | os.PathLike[str] | bytes | OpenedFile) -> OpenedFile:

@@ -75,3 +75,16 @@ def test_the_cli_says_one_line_and_exits_2(tmp_path, capsys):
     assert main(["decode", str(path), "-o", str(tmp_path / "o.mkv")]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "kernel sizes must be odd" in err and "Traceback" not in err
+
+
+def test_info_describes_a_file_too_costly_to_decode(tmp_path, capsys):
+    import json
+
+    from codec.cli import main
+
+    path = crafted(tmp_path, {"frames": 8192 * 2048}, segments=[8192] * 2048, weight_bits=[8] * 2048)
+    assert main(["info", str(path), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["decode_cost"]["items"] == 8192 * 2048 and info["codec_info"]["segments"] == 2048
+    assert main(["decode", str(path), "-o", str(tmp_path / "o.mkv")]) == 2
+    assert "CODEC_MAX_DECODE_ITEMS" in capsys.readouterr().err
