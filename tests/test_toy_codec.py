@@ -104,3 +104,18 @@ def test_a_file_of_a_codec_this_build_lacks_is_a_clear_error(photo, tmp_path, ca
         assert code == 2 and "codec id 250" in err
     finally:
         register_toy()
+
+
+def test_eval_puts_the_registered_image_codec_beside_the_baselines(photo, capsys):
+    code, out, err = run(
+        ["eval", str(photo), "--codec", "toy", "--rates", "2,3,4,5", "--against", "jpeg420,webp", "--json"],
+        capsys,
+    )
+    assert code == 0, err
+    doc = json.loads(out)
+    toy = doc["points"]["toy"]
+    assert [p["setting"]["bits"] for p in sorted(toy, key=lambda p: p["setting"]["bits"])] == [2, 3, 4, 5]
+    assert all(p["bpp"] == pytest.approx(p["file_bytes"] * 8 / (128 * 96)) for p in toy)
+    # the baselines are run at the rates the toy reached: matched rates
+    assert doc["target_bpps"] == sorted({round(p["bpp"], 4) for p in toy})
+    assert "toy" in doc["bd_rate"] and "webp" in doc["bd_rate"]

@@ -8,6 +8,7 @@ takes. Thin: parse, call `codec.evaluate` / `codec.evaluate_image`, print.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Annotated
 
@@ -64,13 +65,22 @@ def eval_cmd(
         check_plot_path(plot)
 
     if input_kind(src) == "image":
-        _eval_image(src, baselines, rate_list, json_out, plot)
+        image_codec = None  # the neural image codec joins the baselines when this build has one
+        with contextlib.suppress(InvalidInput):
+            image_codec = api.codec_for_input(src, codec)
+        if image_codec is None and codec is not None:
+            api.codec_for_input(src, codec)  # the user named one: say why it cannot be used
+        if codec is None and image_codec is not None and not image_codec.default_rates and rate_list is None:
+            image_codec = None  # not asked for, and no rates of its own to sweep: baselines only
+        opts = (
+            {} if image_codec is None else _given(options_for(image_codec, "Options", given, "eval"), given)
+        )
+        _eval_image(src, baselines, rate_list, json_out, plot, image_codec, rate_by, opts)
         return
     from codec.evaluate import DEFAULT_BASELINES, evaluate, plot_rd
 
     c = api.codec_for_input(src, codec)
-    options = options_for(c, "Options", given, "eval")  # validated now; sent on as what was given
-    given_options = {k: getattr(options, k) for k in given}
+    given_options = _given(options_for(c, "Options", given, "eval"), given)
     with ProgressBar() as bar:
         report = evaluate(
             src,
@@ -106,6 +116,11 @@ def eval_cmd(
         typer.echo(f"wrote {plot}")
 
 
+def _given(options, given: dict) -> dict:
+    """The options the user gave, validated (the rest take the codec's defaults)."""
+    return {k: getattr(options, k) for k in given}
+
+
 def _table(points) -> None:
     typer.echo(f"{'codec':8} {'setting':>12} {'bytes':>8} {'bpp':>8} {'PSNR dB':>8} {'MS-SSIM':>8}")
     for p in points:
@@ -114,20 +129,23 @@ def _table(points) -> None:
 
 
 def _eval_image(
-    src: Path, baselines: list[str] | None, bpps: list[float] | None, json_out: bool, plot: Path | None
+    src: Path,
+    baselines: list[str] | None,
+    rates: list[float] | None,
+    json_out: bool,
+    plot: Path | None,
+    codec,
+    rate_by: str | None,
+    options: dict,
 ) -> None:
+    """Image baselines at matched rates; `rates` are the codec's when one takes part, else bpps."""
     from codec.cli.progress import ProgressBar
-    from codec.evaluate.image import (
-        DEFAULT_BASELINES,
-        DEFAULT_BPPS,
-        evaluate_image,
-        format_table,
-        plot_image_rd,
-    )
+    from codec.evaluate.image import DEFAULT_BASELINES, evaluate_image, format_table, plot_image_rd
 
+    kwargs = {"bpps": rates} if codec is None else {"codec": codec.name, "rate_by": rate_by, "rates": rates}
     with ProgressBar() as bar:
         report = evaluate_image(
-            src, baselines=baselines or DEFAULT_BASELINES, bpps=bpps or DEFAULT_BPPS, progress=bar
+            src, baselines=baselines or DEFAULT_BASELINES, progress=bar, options=options, **kwargs
         )
     if plot is not None:
         plot_image_rd(report, plot)

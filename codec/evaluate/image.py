@@ -32,6 +32,7 @@ from codec.evaluate.rd import (
     RatePoint,
     bd_against,
     check_plot_path,
+    codec_point,
     json_default,
     rd_curves_figure,
 )
@@ -171,20 +172,66 @@ def _sweep(
     return sorted(by_quality.values(), key=lambda p: p.bpp), notes
 
 
+def _codec_points(
+    codec: str,
+    path: Path,
+    original: np.ndarray,
+    rate_by: str | None,
+    rates: Sequence[float] | None,
+    options: dict,
+    progress: ProgressCallback,
+    cancel: CancelToken | None,
+) -> list[RatePoint]:
+    """A registered image codec swept over one of its rate options, scored like the baselines."""
+    import tempfile
+
+    from codec import api
+
+    c = api.get_codec(codec)
+    if c.media != "image" or not c.rate_options:
+        raise InvalidInput(f"codec {c.name} is not an image codec with a rate option to sweep")
+    key = rate_by or c.rate_options[0]
+    if key not in c.rate_options:
+        raise InvalidInput(f"codec {c.name} sets its rate with {', '.join(c.rate_options)}, not {key!r}")
+    values = sorted(rates if rates is not None else c.default_rates.get(key, ()))
+    if len(values) < MIN_POINTS or len(set(values)) != len(values):
+        raise InvalidInput(f"need {MIN_POINTS} or more distinct {c.name} rates, got {values}")
+    with tempfile.TemporaryDirectory(prefix="codec-eval-") as tmp:
+        points = [
+            codec_point(c, path, Path(tmp) / f"{k}{c.suffix}", key, v, original, options, progress, cancel)
+            for k, v in enumerate(values)
+        ]
+    for p in points:
+        p.path = None  # gone with the temporary folder
+    return sorted(points, key=lambda p: p.bpp)
+
+
 def evaluate_image(
     path: str | os.PathLike,
     baselines: Sequence[str] = DEFAULT_BASELINES,
-    bpps: Sequence[float] = DEFAULT_BPPS,
+    bpps: Sequence[float] | None = None,
     anchor: str | None = ANCHOR,
     progress: ProgressCallback = null_progress,
     cancel: CancelToken | None = None,
+    codec: str | None = None,
+    rate_by: str | None = None,
+    rates: Sequence[float] | None = None,
+    options: dict | None = None,
 ) -> ImageEvalReport:
     """Every baseline at every target bpp on the image at `path`; BD-rate and BD-PSNR of each against
-    `anchor` (None: no BD numbers). Progress: one "baseline" event per point; `cancel` is checked
-    before every encode."""
+    `anchor` (None: no BD numbers). With `codec`, that registered image codec too, swept over
+    `rates` of its option `rate_by`, and the baselines' targets default to the rates it reached
+    (matched rates). Progress: one "baseline" event per point; `cancel` is checked before every
+    encode."""
     started = time.perf_counter()
-    names, targets = _check_args(baselines, bpps, anchor)
     original, info = read_image(path)
+    ours: list[RatePoint] = []
+    if codec is not None:
+        opts = dict(options or {})
+        ours = _codec_points(codec, Path(path), original, rate_by, rates, opts, progress, cancel)
+        if bpps is None:
+            bpps = sorted({round(p.bpp, 4) for p in ours})
+    names, targets = _check_args(baselines, DEFAULT_BPPS if bpps is None else bpps, anchor)
     h, w = original.shape[:2]
     scales, win = ms_ssim_plan(h, w)
     notes = ["rate = whole file on disk; quality on 8-bit RGB decoded from that file"]
@@ -205,6 +252,9 @@ def evaluate_image(
         notes += sweep_notes
     progress(ProgressEvent(phase="baseline", step=total, total=total, message="done"))
 
+    if ours:
+        points = {ours[0].codec: ours, **points}
+        names = [ours[0].codec, *names]
     bd_r: dict[str, float | None] = {}
     bd_q: dict[str, float | None] = {}
     for name in names:
@@ -224,7 +274,7 @@ def evaluate_image(
         points=points,
         bd_rate=bd_r,
         bd_psnr=bd_q,
-        encoders={name: encoders[name] for name in names},
+        encoders={name: encoders.get(name, "neural-codec (this build)") for name in names},
         seconds=time.perf_counter() - started,
         seconds_by_codec=seconds,
         notes=notes,
@@ -234,15 +284,16 @@ def evaluate_image(
 def format_table(report: ImageEvalReport, with_notes: bool = False) -> str:
     """Plain text: one row per point, then one BD line per codec (then the notes, if asked)."""
     header = (
-        f"{'codec':<9} {'quality':>7} {'target':>7} {'bpp':>7} {'bytes':>9} {'PSNR dB':>8} "
+        f"{'codec':<9} {'setting':>12} {'target':>7} {'bpp':>7} {'bytes':>9} {'PSNR dB':>8} "
         f"{'MS-SSIM':>8} {'enc s':>7}"
     )
     lines = [f"{Path(report.input).name}: {report.width}x{report.height} {report.format}", header]
     for name, pts in report.points.items():
         for p in pts:
             target = "/".join(f"{t:g}" for t in p.details.get("target_bpps", []))
+            setting = ",".join(f"{k} {v:g}" for k, v in p.setting.items())
             lines.append(
-                f"{name:<9} {p.setting['quality']:>7} {target:>7} {p.bpp:>7.3f} {p.file_bytes:>9} "
+                f"{name:<9} {setting:>12} {target:>7} {p.bpp:>7.3f} {p.file_bytes:>9} "
                 f"{p.psnr:>8.2f} {p.ms_ssim:>8.4f} {p.encode_seconds:>7.2f}"
             )
     if report.anchor is not None and report.bd_rate:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
@@ -13,7 +14,10 @@ from pathlib import Path
 import numpy as np
 
 from codec.errors import InvalidInput
-from codec.metrics import bd_psnr, bd_rate
+from codec.interface import Codec
+from codec.metrics import bd_psnr, bd_rate, ms_ssim, psnr
+from codec.options import option_fields, options_of
+from codec.progress import CancelToken, ProgressCallback
 
 MIN_POINTS = 2  # BD needs two points per curve; four or more is the norm (the CLI's default is four)
 
@@ -140,6 +144,70 @@ def rd_curves_figure(
     ax_q.legend(fontsize=8)
     fig.suptitle(title)
     return fig
+
+
+def score(
+    codec: str,
+    setting: dict,
+    decoded: np.ndarray,
+    original: np.ndarray,
+    file_bytes: int,
+    encode_s: float,
+    **kw: object,
+) -> RatePoint:
+    """A point scored on 8-bit RGB: `original` is (H, W, 3) or (T, H, W, 3); bpp over all its pixels."""
+    pixels = int(np.prod(original.shape[:-1]))
+    return RatePoint(
+        codec=codec,
+        setting=setting,
+        file_bytes=int(file_bytes),
+        bpp=file_bytes * 8 / pixels,
+        psnr=psnr(decoded, original).mean,
+        ms_ssim=ms_ssim(decoded, original).value,
+        encode_seconds=encode_s,
+        **kw,
+    )
+
+
+def codec_point(
+    c: Codec,
+    src: Path,
+    dst: Path,
+    key: str,
+    value: float,
+    original: np.ndarray,
+    options: dict,
+    progress: ProgressCallback,
+    cancel: CancelToken | None,
+) -> RatePoint:
+    """Encode at one rate, decode the file through the registry entry, score what came back."""
+    from codec import api
+
+    kind = next(f.type for f in option_fields(c.Options) if f.name == key)
+    if kind is int and float(value).is_integer():
+        value = int(value)  # rates arrive as numbers from a comma list; an int option takes 3, not 3.0
+    report = api.encode(src, dst, c.name, {**options, key: value}, progress, cancel)
+    f = api.open(dst)
+    shared = {k: v for k, v in options.items() if k in c.DecodeOptions.__dataclass_fields__}  # e.g. device
+    started = time.perf_counter()
+    decoded = np.stack(list(api.decode_stream(f, options_of(c.DecodeOptions, shared))))
+    decode_s = time.perf_counter() - started
+    if original.ndim == 3:  # an image: its decode yields one
+        decoded = decoded[0]
+    file_bytes = dst.stat().st_size  # what is on disk, whatever the encoder believes
+    details = {k: v for k, v in report.details.items() if k not in ("path", "file_bytes")}
+    return score(
+        c.name,
+        {key: value},
+        decoded,
+        original,
+        file_bytes,
+        report.seconds,
+        decode_fps=len(decoded) / max(decode_s, 1e-9),
+        path=str(dst),
+        # the encoder's own quality prediction, for a sanity check against the decode
+        details={"encoder_psnr": report.metrics.get("psnr"), **details},
+    )
 
 
 def check_plot_path(path: str | os.PathLike) -> Path:

@@ -32,11 +32,13 @@ from codec.evaluate.rd import (
     RatePoint,
     bd_against,
     check_plot_path,
+    codec_point,
     json_default,
     rd_curves_figure,
+    score,
 )
 from codec.interface import Codec
-from codec.metrics import ms_ssim, ms_ssim_plan, psnr
+from codec.metrics import ms_ssim_plan
 from codec.options import options_of
 from codec.progress import CancelToken, ProgressCallback, ProgressEvent, null_progress
 
@@ -113,64 +115,6 @@ def _check_args(
     return key, sorted(values)
 
 
-def _score(
-    codec: str,
-    setting: dict,
-    decoded: np.ndarray,
-    original: np.ndarray,
-    file_bytes: int,
-    encode_s: float,
-    **kw: object,
-) -> RatePoint:
-    t, h, w = original.shape[:3]
-    return RatePoint(
-        codec=codec,
-        setting=setting,
-        file_bytes=int(file_bytes),
-        bpp=file_bytes * 8 / (t * h * w),
-        psnr=psnr(decoded, original).mean,
-        ms_ssim=ms_ssim(decoded, original).value,
-        encode_seconds=encode_s,
-        **kw,
-    )
-
-
-def _codec_point(
-    c: Codec,
-    src: Path,
-    dst: Path,
-    key: str,
-    value: float,
-    original: np.ndarray,
-    options: dict,
-    progress: ProgressCallback,
-    cancel: CancelToken | None,
-) -> RatePoint:
-    """Encode at one rate, decode the file through the registry entry, score what came back."""
-    from codec import api
-
-    report = api.encode(src, dst, c.name, {**options, key: value}, progress, cancel)
-    f = api.open(dst)
-    shared = {k: v for k, v in options.items() if k in c.DecodeOptions.__dataclass_fields__}  # e.g. device
-    started = time.perf_counter()
-    decoded = np.stack(list(c.decode_stream(f.container, options_of(c.DecodeOptions, shared))))
-    decode_s = time.perf_counter() - started
-    file_bytes = dst.stat().st_size  # what is on disk, whatever the encoder believes
-    details = {k: v for k, v in report.details.items() if k not in ("path", "file_bytes")}
-    return _score(
-        c.name,
-        {key: value},
-        decoded,
-        original,
-        file_bytes,
-        report.seconds,
-        decode_fps=len(decoded) / max(decode_s, 1e-9),
-        path=str(dst),
-        # the encoder's own quality prediction, for a sanity check against the decode
-        details={"encoder_psnr": report.metrics.get("psnr"), **details},
-    )
-
-
 class _CrfSweep:
     """One baseline's encodes, cached by CRF, scored as they are made (decoded frames are not kept)."""
 
@@ -190,7 +134,7 @@ class _CrfSweep:
             started = time.perf_counter()
             r = encode_baseline(self.original, self.fps, self.codec, crf)
             keep = ("encoder", "options", "pix_fmt", "container", "coded_size", "stream_bytes")
-            self.points[crf] = _score(
+            self.points[crf] = score(
                 self.codec,
                 {"crf": crf},
                 r.decoded,
@@ -317,7 +261,7 @@ def evaluate(
                 progress(ev)
 
             dst = out_dir / f"{src.stem}_{key}{v:g}{c.suffix}"
-            points.append(_codec_point(c, clip, dst, key, v, original, options, point_progress, cancel))
+            points.append(codec_point(c, clip, dst, key, v, original, options, point_progress, cancel))
             if work_dir is None:
                 points[-1].path = None  # gone with the temporary folder
     for p in points:
