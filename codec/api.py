@@ -112,7 +112,7 @@ class OpenedFile:
 
 @contextlib.contextmanager
 def codec_boundary(codec: str, action: str) -> Iterator[None]:
-    """Whatever a codec raises that is not a CodecError leaves as one: MemoryError as ResourceLimit,
+    """Whatever a codec raises that is not a CodecError leaves as one: MemoryError as OutOfMemory,
     anything else as DecodeFailure (corrupt data). One line for the user; the original goes to the
     debug log. A safety net: the fuzzer treats every exception caught here as a bug to fix."""
     try:
