@@ -317,8 +317,8 @@ class EpochLog:
         self._t0 = time.perf_counter()
 
     def __call__(self, ev: ProgressEvent) -> None:
-        if ev.phase not in ("train", "prune", "quant") or not ev.step:
-            return
+        if ev.phase not in ("train", "prune", "quant") or not ev.step or "batches" in ev.extra:
+            return  # epoch ends only (in-epoch events carry their batch)
         done, total = ev.extra.get("overall_step", 0), ev.extra.get("overall_total", 0)
         wall = time.perf_counter() - self._t0
         if ev.eta_s is not None and total > done:

@@ -44,6 +44,8 @@ def log_line(ev: ProgressEvent) -> str:
     parts = [f"[{_phase_label(ev)}]"]
     if ev.total:
         parts.append(f"{ev.step}/{ev.total}")
+    if ev.extra.get("batches"):
+        parts.append(f"(batch {int(ev.extra['batch'])}/{int(ev.extra['batches'])})")
     done, total = ev.overall()
     if total and (done, total) != (ev.step, ev.total):
         parts.append(f"({100 * done / total:.0f}% overall)")

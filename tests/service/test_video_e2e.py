@@ -102,7 +102,8 @@ def test_kill_restart_resume(spawn_server, tmp_path: Path) -> None:
     second = spawn_server(data_dir, env=ONE_THREAD)
     client = CodecClient(second.target)
     after_kill = train_steps(client, job_id, 4)
-    assert min(after_kill) >= 2  # continued from the checkpoint, not from epoch 1
+    # continued from a checkpoint (events count completed epochs: a restart from scratch reports 0)
+    assert min(after_kill) >= 1
     assert client.get_job(job_id).attempts == 2
     assert second.terminate() == 0  # graceful: the job checkpoints and is requeued
     assert any(e.get("msg", "").startswith("job interrupted by shutdown") for e in second.log_entries())

@@ -118,7 +118,7 @@ def test_cancel_then_resume_gives_the_same_file(encoded, tiny_clip, tmp_path):
     assert not out.exists() and (work / "seg0.ckpt").exists()
     resumed_events: list[ProgressEvent] = []
     encode_video(tiny_clip, out, EncodeOptions(**opts), resumed_events.append, work_dir=work, resume=True)
-    first_train = [e.step for e in resumed_events if e.phase == "train"]
+    first_train = [e.step for e in resumed_events if e.phase == "train" and "batches" not in e.extra]
     assert first_train[0] == 3  # continued, not restarted
     assert out.read_bytes() == ref.read_bytes()  # bit-identical to an uninterrupted encode
 
@@ -162,3 +162,18 @@ def test_corrupt_payload_is_data_loss(encoded):
     c.sections[0] = container.Section(w0.name, w0.data[: len(w0.data) // 2])
     with pytest.raises(CorruptData):
         list(decode_frames(container.write(c)))
+
+
+def test_progress_moves_inside_an_epoch(tiny_clip, tmp_path, monkeypatch):
+    """The phase is named when training starts, and long epochs report their batches (at most every
+    IN_EPOCH_EVERY_S; 0 here), with the loss so far and an ETA."""
+    monkeypatch.setattr("codec.video.hnerv.train.IN_EPOCH_EVERY_S", 0.0)
+    events: list[ProgressEvent] = []
+    opts = EncodeOptions(size=0.02, **{**FAST, "epochs": 1})
+    encode_video(tiny_clip, tmp_path / "p.hnerv", opts, events.append)
+    train = [e for e in events if e.phase == "train"]
+    assert train[0].step == 0 and train[0].extra["batch"] == 0  # before the first step
+    inside = [e for e in train if e.extra.get("batch")]
+    assert [e.extra["batch"] for e in inside] == list(range(1, 4))  # 8 frames, batch 2: batches 1..3 of 4
+    assert all(e.extra["batches"] == 4 and "loss" in e.metrics and e.eta_s is not None for e in inside)
+    assert train[-1].step == 1 and "batches" not in train[-1].extra  # the epoch's end

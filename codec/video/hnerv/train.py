@@ -26,6 +26,7 @@ from codec.video.hnerv.bitstream import weight_quant_axis
 from codec.video.hnerv.model import HNeRV
 
 STAGES = ("train", "prune", "quant")
+IN_EPOCH_EVERY_S = 2.0  # progress inside an epoch at least this often (an epoch can take minutes)
 
 
 @dataclass
@@ -228,9 +229,19 @@ class Trainer:
                 order = torch.randperm(n, generator=gen).to(self.device)  # same order when resumed
                 st = self.state
                 acc = torch.tensor([st.loss_sum, st.mse_sum], device=self.device)  # (loss, mse) sums
+                done_before = sum(plan[s] for s in STAGES[: STAGES.index(stage)]) + st.epoch
+                last_report = time.perf_counter()
+                if st.batch == 0:  # the phase is named as it starts, not when its first epoch ends
+                    progress(self._event(stage, epochs, done_before, total, 0, steps_per_epoch, None))
                 for i, idx in enumerate(order.split(self.cfg.batch_size)):
                     if i < st.batch:
                         continue
+                    if time.perf_counter() - last_report >= IN_EPOCH_EVERY_S:  # long epochs still move
+                        last_report = time.perf_counter()
+                        seconds = st.seconds + last_report - t0
+                        progress(
+                            self._event(stage, epochs, done_before, total, i, steps_per_epoch, seconds, acc)
+                        )
                     if cancel is not None and cancel.cancelled:
                         st.loss_sum, st.mse_sum = (float(v) for v in acc.cpu())
                         st.seconds += time.perf_counter() - t0
@@ -266,6 +277,34 @@ class Trainer:
             self.state.stage_psnr[stage] = self.state.last_psnr
         self.model.eval()
         return self.state
+
+    def _event(
+        self,
+        stage: str,
+        epochs: int,
+        done: int,
+        total: int,
+        batch: int,
+        batches: int,
+        seconds: float | None,
+        acc: torch.Tensor | None = None,
+    ) -> ProgressEvent:
+        """A progress event inside an epoch: `batch` of `batches` done, the ETA from the time so far."""
+        frac = done + batch / batches
+        eta = None if not seconds or not frac else seconds / frac * (total - frac)
+        metrics = {}
+        if acc is not None and batch:
+            seen = min(batch * self.cfg.batch_size, len(self.frames))
+            loss_sum, mse_sum = (float(v) for v in acc.cpu())  # one host sync every few seconds
+            metrics = {"loss": loss_sum / seen, "psnr": -10 * math.log10(max(mse_sum / seen, 1e-12))}
+        return ProgressEvent(
+            phase=stage,
+            step=self.state.epoch,
+            total=epochs,
+            eta_s=eta,
+            metrics=metrics,
+            extra={"batch": batch, "batches": batches, "overall_step": done, "overall_total": total},
+        )
 
     # ---- checkpoints (training state only: never part of a bitstream) ------------------
     def save_checkpoint(self) -> None:
