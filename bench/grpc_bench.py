@@ -10,6 +10,9 @@ bench/results/grpc_bench.json:
 - latency: p50/p99 of GetJob at 1, 16 and 64 concurrent clients (grpc.aio, one channel each).
 - memory: the server's peak RSS while 16 clients upload 32 MB each at once (the server admits 8
   uploads at a time; the rest are told RESOURCE_EXHAUSTED and retry).
+- flood: a server with a token, 1,000 unauthenticated streams held open on 10 connections (half
+  health watches, half protected WatchJobs without a token); authenticated ListJobs p50/p99 and how
+  many of its calls were refused, and what the flood's streams were answered.
 
     .venv/bin/python bench/grpc_bench.py [--upload-mb 200] [--quick]
 """
@@ -36,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # also run as a sc
 from bench.common import RESULTS, ROOT, provenance, write_result  # noqa: E402
 from codec.client import CodecClient, RetryPolicy, close_channels  # noqa: E402
 from codec.errors import InvalidInput  # noqa: E402
-from codec.rpc import common_pb2, jobs_pb2_grpc  # noqa: E402
+from codec.rpc import common_pb2, jobs_pb2, jobs_pb2_grpc  # noqa: E402
 
 CLIP = ROOT / "tests" / "data" / "odd_37x29.mp4"
 ENCODE = "hnerv.encode"  # the job kind every upload here submits
@@ -45,7 +48,7 @@ CHUNKS = [64 << 10, 256 << 10, 1 << 20, 4 << 20]
 
 
 class Server:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *extra: str) -> None:
         self.log = open(data_dir.parent / "server.log", "w+")
         self.proc = subprocess.Popen(
             [
@@ -60,6 +63,7 @@ class Server:
                 "cpu",
                 "--log-level",
                 "WARNING",
+                *extra,
             ],
             cwd=ROOT,
             stdout=self.log,
@@ -185,6 +189,68 @@ def peak_rss_under_uploads(server: Server, payload: Path, clients: int) -> dict:
     }
 
 
+FLOOD_TOKEN = "bench-token-0123456789"
+
+
+def flood(tmp_path: Path, streams: int, calls: int) -> dict:
+    """Authenticated ListJobs latency while `streams` unauthenticated streams are held open."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    tokens = tmp_path / "tokens.txt"
+    tokens.write_text(FLOOD_TOKEN + "\n")
+    server = Server(tmp_path / "flood-data", "--token-file", str(tokens))
+    connections = 10
+    channels = [grpc.insecure_channel(server.target) for _ in range(connections)]
+    held = []
+    try:
+        for i in range(streams):
+            ch = channels[i % connections]
+            if i % 2:
+                call = health_pb2_grpc.HealthStub(ch).Watch(health_pb2.HealthCheckRequest(), timeout=120)
+            else:
+                call = jobs_pb2_grpc.JobServiceStub(ch).WatchJob(common_pb2.JobRef(job_id="x"), timeout=120)
+            held.append(call)
+        time.sleep(1.0)  # let the flood arrive
+        auth = grpc.insecure_channel(server.target)
+        stub = jobs_pb2_grpc.JobServiceStub(auth)
+        meta = (("authorization", f"Bearer {FLOOD_TOKEN}"),)
+        samples, refused = [], 0
+        for _ in range(calls):
+            t0 = time.perf_counter()
+            try:
+                stub.ListJobs(jobs_pb2.ListJobsRequest(), metadata=meta, timeout=30)
+            except grpc.RpcError as e:
+                if e.code() != grpc.StatusCode.RESOURCE_EXHAUSTED:
+                    raise
+                refused += 1
+            samples.append(time.perf_counter() - t0)
+        answers: dict[str, int] = {}
+        for call in held:
+            try:
+                next(call)
+                answers["served"] = answers.get("served", 0) + 1
+            except grpc.RpcError as e:
+                answers[e.code().name] = answers.get(e.code().name, 0) + 1
+        auth.close()
+    finally:
+        for call in held:
+            call.cancel()
+        for ch in channels:
+            ch.close()
+        server.stop()
+    samples.sort()
+    return {
+        "unauthenticated_streams": streams,
+        "connections": connections,
+        "authenticated_calls": len(samples),
+        "p50_ms": round(1000 * statistics.median(samples), 3),
+        "p99_ms": round(1000 * samples[int(0.99 * (len(samples) - 1))], 3),
+        "resource_exhausted": refused,
+        "flood_answers": answers,
+        "target": "p99 < 1000 ms and 0 RESOURCE_EXHAUSTED",
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--upload-mb", type=int, default=200)
@@ -229,6 +295,12 @@ def main() -> None:
         finally:
             server.stop()
             close_channels()
+        flooded = flood(tmp_path, 100 if args.quick else 1000, calls)
+        f = flooded
+        print(
+            f"flood of {f['unauthenticated_streams']}: authenticated ListJobs p50 {f['p50_ms']} ms,"
+            f" p99 {f['p99_ms']} ms, {f['resource_exhausted']} refused; flood got {f['flood_answers']}"
+        )
 
     result = {
         "benchmark": "grpc_bench",
@@ -241,6 +313,7 @@ def main() -> None:
         },
         "getjob_latency": latency,
         "memory_16_uploads": memory,
+        "flood": flooded,
         "quick": args.quick,
     }
     write_result(args.out, result, prov)

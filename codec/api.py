@@ -29,7 +29,7 @@ from codec.limits import DecodeCost, DecodeLimits, check_decode_cost
 from codec.options import options_of
 from codec.progress import CancelToken, ProgressCallback, null_progress, with_eta
 
-BUILTIN_CODECS = ("codec.video.hnerv",)  # packages that register a codec when imported
+BUILTIN_CODECS = ("codec.video.hnerv", "codec.vectors.codec")  # packages that register a codec when imported
 PLUGIN_GROUP = "neural_codec.codecs"  # entry points of installed third-party codecs
 
 _loaded = False

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from codec.cli import main
+from codec.io.image import write_image
 from codec.io.video import read_frames, write_video
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -201,9 +202,14 @@ def test_eval_bad_arguments(args, clip, capsys):
 
 def test_the_codec_is_picked_from_the_input(tmp_path, capsys):
     vectors = tmp_path / "emb.npy"
-    np.save(vectors, np.random.default_rng(0).normal(size=(10, 8)).astype(np.float32))
-    code, _, err = run(["encode", str(vectors), "-o", str(tmp_path / "x.bin")], capsys)
-    assert_clean_error(code, err, "no codec in this build encodes vectors input")
+    np.save(vectors, np.random.default_rng(0).normal(size=(300, 8)).astype(np.float32))
+    code, out, err = run(["encode", str(vectors), "--bytes-per-vector", "4"], capsys)
+    assert code == 0, err
+    assert "emb.ncv" in out and (tmp_path / "emb.ncv").exists()  # the vectors codec, its suffix
+    photo = tmp_path / "p.png"
+    write_image(photo, np.zeros((32, 32, 3), np.uint8))
+    code, _, err = run(["encode", str(photo), "-o", str(tmp_path / "x.bin")], capsys)
+    assert_clean_error(code, err, "no codec in this build encodes image input")
     code, out, _ = run(["decode", "--help"], capsys)
     assert code == 0 and "Options of codec hnerv" in out and "--frames STR" in out
     code, out, _ = run(["encode", "--help"], capsys)

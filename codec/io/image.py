@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import secrets
 import struct
 import warnings
 from collections.abc import Callable, Iterator
@@ -40,14 +39,16 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from codec.errors import InvalidInput, ResourceLimit, one_line
+from codec.io.atomic import atomic_path
 
 # 134M pixels (e.g. 16384x8192): any camera's photo, 400 MB as RGB. Kept below Pillow's own hard limit
 # (2 * MAX_IMAGE_PIXELS = 179M) so that ours is the check that answers, with our message.
 MAX_PIXELS = 2**27
 # GIF is left out on purpose: it is mostly animation, which `codec.io.video` reads; read_image still
 # reads a GIF's first frame.
-IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp", ".avif", ".tif", ".tiff",
-                            ".ppm", ".pgm", ".pbm", ".pnm", ".bmp"})
+IMAGE_SUFFIXES = frozenset(
+    {".png", ".jpg", ".jpeg", ".webp", ".avif", ".tif", ".tiff", ".ppm", ".pgm", ".pbm", ".pnm", ".bmp"}
+)
 _SNIFF_FORMATS = ("PNG", "JPEG", "WEBP", "AVIF", "TIFF", "PPM", "BMP")  # Pillow's names for the suffixes
 _ORIENTATION_TAG = 0x0112
 # What Pillow's plugins and decoders raise on data they cannot read (see its fuzzing tests).
@@ -201,8 +202,15 @@ def _describe(im: Image.Image) -> tuple[ImageInfo, int]:
     frames = _frame_count(im)
     if frames > 1:
         notes.append(f"first of {frames} frames read")
-    info = ImageInfo(width=width, height=height, format=im.format or "unknown", mode=im.mode, bits=_bits(im),
-                     frames=frames, notes=tuple(notes))
+    info = ImageInfo(
+        width=width,
+        height=height,
+        format=im.format or "unknown",
+        mode=im.mode,
+        bits=_bits(im),
+        frames=frames,
+        notes=tuple(notes),
+    )
     return info, orientation
 
 
@@ -276,8 +284,9 @@ def read_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> tuple[n
     with _pillow_errors(p, "read image"), Image.open(p) as im:
         info, orientation = _describe(im)
         if info.pixels > max_pixels:  # from the header, before any pixel is decoded
-            raise ResourceLimit(f"{p}: {info.width}x{info.height} is {info.pixels} pixels, over the "
-                                f"limit of {max_pixels}")
+            raise ResourceLimit(
+                f"{p}: {info.width}x{info.height} is {info.pixels} pixels, over the limit of {max_pixels}"
+            )
         if _is_16bit_colour(im):
             rgb, extra = _rgb_16bit_colour(im, p)
         else:
@@ -299,17 +308,12 @@ def write_image(path: str | os.PathLike, rgb: np.ndarray) -> None:
     if a.dtype != np.uint8 or not (a.ndim == 2 or (a.ndim == 3 and a.shape[2] == 3)) or 0 in a.shape:
         raise InvalidInput(f"{p}: expected (H, W, 3) or (H, W) uint8, got {a.shape} {a.dtype}")
     im = Image.fromarray(np.ascontiguousarray(a))
-    tmp = p.with_name(f".{p.name}.{secrets.token_hex(4)}.partial")  # unique: writers may race
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "xb") as f:  # the umask applies, unlike tempfile's private 0600
-            im.save(f, format="PNG")
-        os.replace(tmp, p)
     except OSError as exc:
         raise InvalidInput(f"{p}: cannot write image: {one_line(exc)}") from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
+    with atomic_path(p, "image") as tmp, open(tmp, "xb") as f:  # the umask applies, unlike tempfile's 0600
+        im.save(f, format="PNG")
 
 
 def is_image_file(path: str | os.PathLike) -> bool:
