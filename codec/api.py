@@ -30,6 +30,7 @@ from codec.options import options_of
 from codec.progress import CancelToken, ProgressCallback, null_progress, with_eta
 
 BUILTIN_CODECS = ("codec.video.hnerv", "codec.vectors.codec")  # packages that register a codec when imported
+BUILTIN_TASKS = ("codec.embed.task",)  # modules that register a job kind (codec.tasks) when imported
 PLUGIN_GROUP = "neural_codec.codecs"  # entry points of installed third-party codecs
 
 _loaded = False
@@ -40,7 +41,7 @@ def load_codecs() -> list[Codec]:
     """Import the shipped codecs and the installed plugins once; returns every registered codec."""
     global _loaded
     if not _loaded:
-        for module in BUILTIN_CODECS:
+        for module in (*BUILTIN_CODECS, *BUILTIN_TASKS):
             importlib.import_module(module)
         for ep in importlib.metadata.entry_points(group=PLUGIN_GROUP):
             ep.load()

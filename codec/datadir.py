@@ -10,11 +10,14 @@ never leaves a stale lock behind.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import fcntl
 import json
 import os
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -29,9 +32,28 @@ class DataDirLocked(InvalidInput):
     """Another process (normally a `codec serve`) holds the data dir."""
 
 
+_CURRENT: contextvars.ContextVar[Path | None] = contextvars.ContextVar("codec_data_dir", default=None)
+
+
+@contextlib.contextmanager
+def use_data_dir(path: str | os.PathLike[str]) -> Iterator[None]:
+    """Within the block (this thread or task), library calls that are given no data dir use `path`:
+    a server's jobs find its model store, not the one of whoever started the process."""
+    token = _CURRENT.set(Path(path))
+    try:
+        yield
+    finally:
+        _CURRENT.reset(token)
+
+
 def resolve_data_dir(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The data dir to use, created if missing (an absolute path)."""
-    raw = explicit if explicit not in (None, "") else os.environ.get(ENV_VAR) or DEFAULT_DATA_DIR
+    """The data dir to use, created if missing (an absolute path): `explicit`, else the one set by
+    `use_data_dir`, else $CODEC_DATA_DIR, else the default."""
+    raw = (
+        explicit
+        if explicit not in (None, "")
+        else _CURRENT.get() or os.environ.get(ENV_VAR) or DEFAULT_DATA_DIR
+    )
     path = Path(raw).expanduser().resolve()
     try:
         path.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,7 @@ from typing import Any
 
 import grpc
 
+from codec.datadir import use_data_dir
 from codec.errors import Cancelled, ResourceLimit, shown
 from codec.options import options_of
 from codec.progress import CancelToken, ProgressEvent
@@ -76,9 +77,12 @@ class JobManager:
         device: str = "auto",
         metrics: Any = None,
         runners: dict[str, Runner] | None = None,
+        home: Path | None = None,
     ) -> None:
-        """`runners` replaces what named job kinds run (tests stand in for a codec this way)."""
+        """`runners` replaces what named job kinds run (tests stand in for a codec this way);
+        `home` is the server's data dir, which jobs use for the model store."""
         self.store = store
+        self.home = home
         self.limits = limits
         self.workers = max(1, workers)
         self.device = device
@@ -413,7 +417,10 @@ class JobManager:
             cancel=token,
         )
         try:
-            return task.run(ctx)
+            if self.home is None:
+                return task.run(ctx)
+            with use_data_dir(self.home):
+                return task.run(ctx)
         except RuntimeError as e:
             if type(e).__name__ == "OutOfMemoryError" or "out of memory" in str(e).lower():
                 raise ResourceLimit(f"out of memory for this {rec.kind} job; try smaller settings") from e

@@ -83,6 +83,7 @@ class CodecServer:
                 device=cfg.device,
                 metrics=self.metrics,
                 runners=self.runners,
+                home=self.data_dir,
             )
             self.metrics.bind_jobs(self.jobs)
             interceptors: list[grpc.aio.ServerInterceptor] = [MetricsInterceptor(self.metrics)]

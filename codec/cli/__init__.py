@@ -23,9 +23,9 @@ PLUGIN_GROUP = "neural_codec.cli"  # entry points: callables that take the typer
 def build_app() -> typer.Typer:
     """A fresh app each call: commands whose flags come from the registry see every codec
     registered so far (tests register codecs of their own)."""
+    from codec.cli import embed, index, jobs, models, train
     from codec.cli import eval as eval_cmd
     from codec.cli import info as info_cmd
-    from codec.cli import jobs, models
 
     app = typer.Typer(
         add_completion=False,
@@ -39,6 +39,9 @@ def build_app() -> typer.Typer:
     app.command("eval", context_settings=DYNAMIC, options_metavar=eval_cmd.USAGE)(eval_cmd.eval_cmd)
     jobs.mount(app)
     models.mount(app)
+    train.mount(app)
+    embed.mount(app)
+    index.mount(app)
     for ep in importlib.metadata.entry_points(group=PLUGIN_GROUP):
         ep.load()(app)
     return app

@@ -72,24 +72,40 @@ def split_args(args: list[str], table: dict[str, Flag]) -> tuple[list[str], dict
     return positional, given
 
 
-def options_for(codec: Codec, which: str, given: dict[str, Any], command: str) -> Any:
-    """The codec's validated options object from parsed flags; flags of other codecs are refused."""
-    fields = {f.name: f for f in option_fields(getattr(codec, which))}
+def class_flags(cls: type) -> dict[str, Flag]:
+    """`--name` (without dashes) -> Flag for one options dataclass (a task's, not a codec's)."""
+    return {f.flag[2:]: Flag(f) for f in option_fields(cls)}
+
+
+def parse_options(cls: type, given: dict[str, Any], owner: str, see: str) -> Any:
+    """A validated `cls` from parsed flags; a flag it does not declare is refused, naming `owner`."""
+    fields = {f.name: f for f in option_fields(cls)}
     values = {}
     for name, raw in given.items():
         f = fields.get(name)
         if f is None:
             flag = "--" + name.replace("_", "-")
-            see = f"codec {command} --codec {codec.name} --help"
-            raise InvalidInput(f"{flag} is not an option of codec {codec.name} (see `{see}`)")
+            raise InvalidInput(f"{flag} is not an option of {owner} (see `{see}`)")
         values[name] = raw if isinstance(raw, bool) else parse_text(f, raw)
-    return from_mapping(getattr(codec, which), values)
+    return from_mapping(cls, values)
+
+
+def options_for(codec: Codec, which: str, given: dict[str, Any], command: str) -> Any:
+    """The codec's validated options object from parsed flags; flags of other codecs are refused."""
+    see = f"codec {command} --codec {codec.name} --help"
+    return parse_options(getattr(codec, which), given, f"codec {codec.name}", see)
 
 
 def codec_help(codec: Codec, which: str) -> str:
     """The help section for one codec's options: flag, value, help, unit, range, default."""
-    lines = [f"Options of codec {codec.name} ({codec.media}): {codec.description}".rstrip(": ")]
-    for f in option_fields(getattr(codec, which)):
+    title = f"Options of codec {codec.name} ({codec.media}): {codec.description}".rstrip(": ")
+    return options_help(getattr(codec, which), title)
+
+
+def options_help(cls: type, title: str) -> str:
+    """A help section: the title, then each option's flag, value, help, unit, range and default."""
+    lines = [title]
+    for f in option_fields(cls):
         flag = f"{f.flag}/--no-{f.flag[2:]}" if f.type is bool else f"{f.flag} {f.type.__name__.upper()}"
         notes = [n for n in (f.spec.unit, f.describe_range()) if n]
         if f.default is not None:

