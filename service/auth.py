@@ -29,6 +29,12 @@ READ_ONLY_METHODS = frozenset(
         "/codec.v1.VideoService/Decode",
         "/codec.v1.ModelService/ListModels",
         "/codec.v1.ModelService/GetModel",
+        "/codec.v1.EmbeddingService/Embed",
+        "/codec.v1.EmbeddingService/DecodeVectors",
+        "/codec.v1.IndexService/GetCollection",
+        "/codec.v1.IndexService/ListCollections",
+        "/codec.v1.IndexService/Search",
+        "/codec.v1.IndexService/Snapshot",
         "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
         "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
     }

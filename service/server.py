@@ -182,6 +182,10 @@ class CodecServer:
         log.info("stopped")
 
     def _close_files(self) -> None:
+        for servicer in self.servicers.values():  # e.g. the index: its write-ahead log and lock
+            close = getattr(servicer, "close", None)
+            if close is not None:
+                close()
         if self.store is not None:
             self.store.close()
             self.store = None

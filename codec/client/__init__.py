@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from codec.client.embeddings import EmbeddingsApi
 from codec.client.jobs import (
     CHUNK_BYTES,
     STATE_NAMES,
@@ -57,7 +58,7 @@ __all__ = [
 ]
 
 
-class CodecClient(JobsApi, VideoApi, ModelsApi):
+class CodecClient(JobsApi, VideoApi, ModelsApi, EmbeddingsApi):
     """Calls to one server. Cheap to create: the channel underneath is shared."""
 
 

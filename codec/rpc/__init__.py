@@ -13,6 +13,8 @@ ensure_stubs()
 
 from codec._proto import (  # noqa: E402
     common_pb2,
+    embeddings_pb2,
+    embeddings_pb2_grpc,
     jobs_pb2,
     jobs_pb2_grpc,
     models_pb2,
@@ -23,6 +25,8 @@ from codec._proto import (  # noqa: E402
 
 __all__ = [
     "common_pb2",
+    "embeddings_pb2",
+    "embeddings_pb2_grpc",
     "jobs_pb2",
     "jobs_pb2_grpc",
     "models_pb2",

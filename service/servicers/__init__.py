@@ -13,7 +13,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from codec.rpc import jobs_pb2, jobs_pb2_grpc, models_pb2, models_pb2_grpc, video_pb2, video_pb2_grpc
+from codec.rpc import (
+    embeddings_pb2,
+    embeddings_pb2_grpc,
+    jobs_pb2,
+    jobs_pb2_grpc,
+    models_pb2,
+    models_pb2_grpc,
+    video_pb2,
+    video_pb2_grpc,
+)
 from service.config import Limits
 from service.jobs import JobManager
 
@@ -56,6 +65,18 @@ def _models(p: ServerParts) -> Any:
     return ModelServicer(ModelStore(p.data_dir))
 
 
+def _embeddings(p: ServerParts) -> Any:
+    from service.servicers.embeddings import EmbeddingServicer
+
+    return EmbeddingServicer(p.limits, p.executor, p.data_dir, p.tmp_dir)
+
+
+def _index(p: ServerParts) -> Any:
+    from service.servicers.embeddings import IndexServicer
+
+    return IndexServicer(p.limits, p.executor, p.data_dir)
+
+
 def _name(module: Any, service: str) -> str:
     return module.DESCRIPTOR.services_by_name[service].full_name
 
@@ -64,4 +85,12 @@ SERVICES: tuple[Service, ...] = (
     Service(_name(jobs_pb2, "JobService"), _jobs, jobs_pb2_grpc.add_JobServiceServicer_to_server),
     Service(_name(video_pb2, "VideoService"), _video, video_pb2_grpc.add_VideoServiceServicer_to_server),
     Service(_name(models_pb2, "ModelService"), _models, models_pb2_grpc.add_ModelServiceServicer_to_server),
+    Service(
+        _name(embeddings_pb2, "EmbeddingService"),
+        _embeddings,
+        embeddings_pb2_grpc.add_EmbeddingServiceServicer_to_server,
+    ),
+    Service(
+        _name(embeddings_pb2, "IndexService"), _index, embeddings_pb2_grpc.add_IndexServiceServicer_to_server
+    ),
 )

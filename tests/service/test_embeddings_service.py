@@ -1,0 +1,123 @@
+"""EmbeddingService and IndexService against a real server on loopback: the shipped image
+embedder, the vector codec over gRPC, the server's collections, and the error codes."""
+
+from __future__ import annotations
+
+import io
+
+import grpc
+import numpy as np
+import pytest
+from PIL import Image
+
+from codec import api
+from codec.client import CodecClient, RetryPolicy
+from codec.errors import CodecError
+from codec.rpc import embeddings_pb2, embeddings_pb2_grpc
+from tests.index.test_index import pca_ordered
+from tests.vectors.conftest import DATA, pixel_vectors
+
+
+@pytest.fixture
+def client(server) -> CodecClient:
+    return CodecClient(server.target, retry=RetryPolicy(attempts=1))
+
+
+def png(a: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def code_of(call) -> grpc.StatusCode:
+    with pytest.raises(grpc.RpcError) as info:
+        call()
+    return info.value.code()
+
+
+def test_embed_matches_the_library_at_every_nesting_dim(client):
+    from codec.embed.embedder import load_embedder
+
+    with np.load(DATA) as d:
+        items = d["test_x"][:5]
+    local = load_embedder("fmnist-mrl")
+    for dim in (8, 64, 256):
+        spec, v = client.embed("fmnist-mrl", dim, images=[png(a) for a in items])
+        assert spec == "fmnist-mrl@v1" and v.shape == (5, dim)
+        assert np.allclose(v, local.embed_images(items, dim), atol=1e-5)
+
+
+def test_vector_files_round_trip_over_grpc(client, tmp_path):
+    x = pixel_vectors(500)
+    data, rate = client.encode_vectors(x, {"bytes_per_vector": 16.0})
+    assert rate == len(data) / 500 and rate <= 16
+    dec = client.decode_vectors(data)
+    (tmp_path / "v.ncv").write_bytes(data)
+    api.decode(tmp_path / "v.ncv", tmp_path / "v.npy")  # the same file decodes locally, to the same vectors
+    assert np.array_equal(dec, np.load(tmp_path / "v.npy"))
+    assert dec.shape == x.shape and float(((dec - x) ** 2).sum(1).mean()) < 0.2
+
+
+def test_collections_over_grpc(client):
+    g = pca_ordered(pixel_vectors(300))
+    client.create_collection("fm", "", [16, 196])
+    r = client.upsert(
+        "fm", [f"i{i}" for i in range(300)], g, ["even" if i % 2 == 0 else "odd" for i in range(300)]
+    )
+    assert r.points == 300 and r.total == 300
+    hits = client.search("fm", g[:4] + 0.01, k=3, mode="full")
+    assert [h[0][0] for h in hits] == ["i0", "i1", "i2", "i3"]
+    hits = client.search("fm", g[:4], k=3, filter={"label": "odd"})
+    assert all(lb == "odd" for hs in hits for _, _, lb in hs)
+    assert client.get_collection("fm").points == 300
+    assert len(client.snapshot("fm")) > 300 * 196 * 4
+
+
+def test_bad_requests_get_the_right_codes(server, client):
+    stub = embeddings_pb2_grpc.EmbeddingServiceStub(grpc.insecure_channel(server.target))
+    index = embeddings_pb2_grpc.IndexServiceStub(grpc.insecure_channel(server.target))
+    img = png(np.zeros((28, 28), np.uint8))
+    E = embeddings_pb2
+    cases = [
+        (lambda: stub.Embed(E.EmbedRequest(model="nope", images=[img])), grpc.StatusCode.FAILED_PRECONDITION),
+        (
+            lambda: stub.Embed(E.EmbedRequest(model="fmnist-mrl@v9", images=[img])),
+            grpc.StatusCode.FAILED_PRECONDITION,
+        ),
+        (
+            lambda: stub.Embed(E.EmbedRequest(model="fmnist-mrl", dim=12, images=[img])),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (lambda: stub.Embed(E.EmbedRequest(model="fmnist-mrl")), grpc.StatusCode.INVALID_ARGUMENT),
+        (
+            lambda: stub.Embed(E.EmbedRequest(model="fmnist-mrl", images=[b"junk"])),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (
+            lambda: stub.Embed(E.EmbedRequest(model="fmnist-mrl", images=[img] * 5000)),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+        (
+            lambda: stub.DecodeVectors(E.DecodeVectorsRequest(file=b"NCDC" + bytes(60))),
+            grpc.StatusCode.DATA_LOSS,
+        ),
+    ]
+    nan = E.Matrix(rows=1, cols=2, data=np.array([np.nan, 1], "<f4").tobytes())
+    short = E.Matrix(rows=2, cols=2, data=bytes(12))
+    cases += [
+        (lambda: stub.EncodeVectors(E.EncodeVectorsRequest(vectors=nan)), grpc.StatusCode.INVALID_ARGUMENT),
+        (lambda: stub.EncodeVectors(E.EncodeVectorsRequest(vectors=short)), grpc.StatusCode.INVALID_ARGUMENT),
+        (lambda: index.GetCollection(E.CollectionRef(name="nope")), grpc.StatusCode.INVALID_ARGUMENT),
+        (
+            lambda: index.Search(E.SearchRequest(collection="nope", queries=short)),
+            grpc.StatusCode.INVALID_ARGUMENT,
+        ),
+    ]
+    for call, code in cases:
+        assert code_of(call) == code
+    client.create_collection("c", "", [8, 16])
+    wrong = E.UpsertRequest(collection="c", ids=["a"], vectors=E.Matrix(rows=1, cols=12, data=bytes(48)))
+    assert code_of(lambda: index.Upsert(iter([wrong]))) == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(CodecError, match="must be 16-d vectors"):
+        client.search("c", np.ones((1, 12), np.float32))
+    assert client.health() == "SERVING"
