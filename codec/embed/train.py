@@ -13,6 +13,7 @@ and the model's own linear classifier at that dim.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -59,10 +60,11 @@ def text_features(
     """The backbone's sentence embeddings of `texts`, cached (float16) in the work dir."""
     from codec.embed.minilm import TextBackbone
 
-    if cache is not None and cache.exists():
-        cached = torch.from_numpy(np.load(cache).astype(np.float32))
-        if len(cached) == len(texts):
-            return cached
+    if cache is not None:  # keyed by the texts themselves: another subset never reuses these features
+        digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()[:16]
+        cache = cache.with_name(f"{cache.stem}-{digest}.npy")
+        if cache.exists():
+            return torch.from_numpy(np.load(cache).astype(np.float32))
     backbone = TextBackbone()
     t0, last = time.monotonic(), [0.0]
 
@@ -138,7 +140,7 @@ def train_embedder(
     dims = opts.nesting()
     gen = seed_everything(opts.seed)
     device = pick_device(opts.device)
-    ds = ds.limit(opts.limit, opts.seed)
+    ds = ds.limit(opts.limit)  # the same subset for every seed: seeds vary the model, not the data
     if ds.kind == "image":
         arch = {"type": "cnn", "input": "image", "image_size": 28, "width": opts.width}
         train_x, test_x = (

@@ -16,6 +16,20 @@ import numpy as np
 from codec.index.spec import CollectionSpec, Hit, Search
 
 
+def payload_filter(models: Any, f: dict[str, Any] | None) -> Any:
+    """A payload filter (every field must match one of its values) in the engine's own classes:
+    qdrant_edge and qdrant_client.models name them alike (Filter, FieldCondition, MatchValue,
+    MatchAny)."""
+    if not f:
+        return None
+    conds = []
+    for key, v in f.items():
+        values = v if isinstance(v, list) else [v]
+        match = models.MatchValue(value=values[0]) if len(values) == 1 else models.MatchAny(any=values)
+        conds.append(models.FieldCondition(key=key, match=match))
+    return models.Filter(must=conds)
+
+
 def point_id(ext_id: str) -> int:
     """A stable 63-bit id for an external id (collisions: ~1e-7 at 1M points)."""
     return int.from_bytes(hashlib.sha256(ext_id.encode()).digest()[:8], "big") >> 1

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from codec.errors import InvalidInput, ResourceLimit
+from codec.index.backend import payload_filter
 from codec.index.spec import CollectionSpec, Hit, Search, check_collection_name, vector_name
 
 RECORD = "collection.json"
@@ -28,17 +29,6 @@ def _engine():
     import qdrant_edge
 
     return qdrant_edge
-
-
-def _filter(qe, f: dict[str, Any] | None):
-    if not f:
-        return None
-    conds = []
-    for key, v in f.items():
-        values = v if isinstance(v, list) else [v]
-        match = qe.MatchValue(value=values[0]) if len(values) == 1 else qe.MatchAny(any=values)
-        conds.append(qe.FieldCondition(key=key, match=match))
-    return qe.Filter(must=conds)
 
 
 class EdgeBackend:
@@ -85,7 +75,7 @@ class EdgeBackend:
                 size=dim,
                 distance=qe.Distance.Cosine,
                 memory=qe.Memory.Cold if full and spec.full_on_disk else qe.Memory.Cached,
-                hnsw_config=(graph if spec.full_hnsw else no_graph) if full and len(spec.dims) > 1 else graph,
+                hnsw_config=(graph if spec.full_hnsw else no_graph) if full else graph,
             )
         cfg = qe.EdgeConfig(
             vectors=vectors, hnsw_config=graph, optimizers=qe.EdgeOptimizersConfig(indexing_threshold=1)
@@ -105,7 +95,7 @@ class EdgeBackend:
 
     def count(self, name: str, filter: dict[str, Any] | None = None) -> int:
         qe = _engine()
-        return int(self._shard(name).count(qe.CountRequest(exact=True, filter=_filter(qe, filter))))
+        return int(self._shard(name).count(qe.CountRequest(exact=True, filter=payload_filter(qe, filter))))
 
     def drop(self, name: str) -> None:
         shard = self._open.pop(name, None)
@@ -136,7 +126,7 @@ class EdgeBackend:
     def search(self, name: str, queries: dict[int, np.ndarray], search: Search) -> list[list[Hit]]:
         qe = _engine()
         spec = self.spec(name)
-        flt = _filter(qe, search.filter)
+        flt = payload_filter(qe, search.filter)
         requests = []
         for row in range(len(queries[spec.full_dim])):
             prefetch = None

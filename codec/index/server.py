@@ -15,20 +15,10 @@ from typing import Any
 import numpy as np
 
 from codec.errors import InvalidInput
+from codec.index.backend import payload_filter
 from codec.index.spec import CollectionSpec, Hit, Search, check_collection_name, vector_name
 
 META_KEY = "neural_codec"
-
-
-def _filter(models, f: dict[str, Any] | None):
-    if not f:
-        return None
-    conds = []
-    for key, v in f.items():
-        values = v if isinstance(v, list) else [v]
-        match = models.MatchValue(value=values[0]) if len(values) == 1 else models.MatchAny(any=values)
-        conds.append(models.FieldCondition(key=key, match=match))
-    return models.Filter(must=conds)
 
 
 class QdrantBackend:
@@ -50,7 +40,7 @@ class QdrantBackend:
             raise InvalidInput(f"collection {spec.name} exists")
         vectors = {}
         for dim in spec.dims:
-            full = dim == spec.full_dim and len(spec.dims) > 1
+            full = dim == spec.full_dim
             vectors[vector_name(dim)] = models.VectorParams(
                 size=dim,
                 distance=models.Distance.COSINE,
@@ -75,7 +65,7 @@ class QdrantBackend:
         from qdrant_client import models
 
         self.spec(name)
-        return int(self.client.count(name, count_filter=_filter(models, filter), exact=True).count)
+        return int(self.client.count(name, count_filter=payload_filter(models, filter), exact=True).count)
 
     def drop(self, name: str) -> None:
         self.spec(name)
@@ -105,7 +95,7 @@ class QdrantBackend:
         from qdrant_client import models
 
         spec = self.spec(name)
-        flt = _filter(models, search.filter)
+        flt = payload_filter(models, search.filter)
         requests = []
         stages = search.stages(spec)
         for row in range(len(queries[spec.full_dim])):

@@ -37,7 +37,7 @@ class CollectionSpec:
     model: str  # NAME@vN of the embedder ("" for vectors from elsewhere)
     dims: tuple[int, ...]  # e.g. (16, 256), or (16, 64, 256) for a three-stage funnel
     full_on_disk: bool = True  # the full vectors on disk (mmap); short ones always in RAM
-    full_hnsw: bool = False  # an HNSW graph on the full vectors too (for `hnsw` mode)
+    full_hnsw: bool = False  # an HNSW graph on the full vectors (for `hnsw` mode); short ones always have one
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
