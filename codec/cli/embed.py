@@ -13,7 +13,17 @@ from typing import Annotated
 
 import typer
 
-from codec.cli.common import DataDirOpt, ForceOpt, check_output
+from codec.cli.common import (
+    DataDirOpt,
+    ForceOpt,
+    OptionalServerOpt,
+    TlsCaOpt,
+    TlsCertOpt,
+    TlsKeyOpt,
+    TokenFileOpt,
+    check_output,
+    connect,
+)
 from codec.errors import InvalidInput
 
 
@@ -30,8 +40,13 @@ def embed(
     ] = False,
     force: ForceOpt = False,
     data_dir: DataDirOpt = None,
+    server: OptionalServerOpt = None,
+    token_file: TokenFileOpt = None,
+    tls_ca: TlsCaOpt = None,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
 ) -> None:
-    """Embed images or texts with a stored Matryoshka embedder."""
+    """Embed images or texts with a stored Matryoshka embedder (here, or on --server)."""
     from codec.embed.embedder import load_embedder, read_inputs
     from codec.models import ModelStore
 
@@ -41,9 +56,18 @@ def embed(
         if output.suffix.lower() != ".npy":
             raise InvalidInput(f"{output.name}: --output writes a .npy file")
         check_output(output, force)
-    emb = load_embedder(model, ModelStore(data_dir))
     files = list(inputs or [])
     t0 = time.perf_counter()
+    if server:
+        client = connect(server, token_file, tls_ca, tls_cert, tls_key)
+        texts = [f for f in files if f.suffix.lower() == ".txt"]
+        items = list(text or []) + [x for f in texts for x in _lines(f)]
+        images = [f for f in files if f not in texts]
+        spec, vectors = client.embed(model, dim, texts=items, images=[f.read_bytes() for f in images],
+                                     allow_any_dim=allow_any_dim)  # fmt: skip
+        _emit(spec, items or [str(f) for f in images], vectors, output, time.perf_counter() - t0)
+        return
+    emb = load_embedder(model, ModelStore(data_dir))
     if emb.kind == "text":
         items = list(text or [])
         for f in files:
@@ -59,21 +83,28 @@ def embed(
             raise InvalidInput(f"{emb.spec} embeds images: give image files, not --text")
         labels = [str(f) for f in files]
         vectors = emb.embed_images(read_inputs(files) if files else [], dim, allow_any_dim)
-    seconds = time.perf_counter() - t0
+    _emit(emb.spec, labels, vectors, output, time.perf_counter() - t0)
+
+
+def _lines(f: Path) -> list[str]:
+    return [line for line in f.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+
+
+def _emit(spec: str, labels: list[str], vectors, output: Path | None, seconds: float) -> None:
     if output is not None:
         from codec.io.vectors import write_vectors
 
         write_vectors(output, vectors)
         rate = len(vectors) / max(seconds, 1e-9)
         typer.echo(
-            f"wrote {len(vectors)} vectors of dim {vectors.shape[1]} ({emb.spec}) to {output}"
+            f"wrote {len(vectors)} vectors of dim {vectors.shape[1]} ({spec}) to {output}"
             f" ({rate:.0f} items/s)"
         )
         return
     for label, v in zip(labels, vectors, strict=True):
         typer.echo(
             json.dumps(
-                {"input": label, "model": emb.spec, "dim": len(v), "vector": [round(float(x), 6) for x in v]}
+                {"input": label, "model": spec, "dim": len(v), "vector": [round(float(x), 6) for x in v]}
             )
         )
 

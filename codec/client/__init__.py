@@ -63,7 +63,7 @@ class CodecClient(JobsApi, VideoApi, ModelsApi, EmbeddingsApi):
 
 
 # Per media kind: how a decoded file comes back from the server (one entry per media service).
-_DECODE_TO_FILE = {"video": VideoApi.decode_to_file}
+_DECODE_TO_FILE = {"video": VideoApi.decode_to_file, "vectors": EmbeddingsApi.decode_to_file}
 
 
 def remote_encode(

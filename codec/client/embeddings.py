@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,6 +50,21 @@ class EmbeddingsApi(Connection):
     def decode_vectors(self, data: bytes) -> np.ndarray:
         r = self._unary(self.embeddings.DecodeVectors, embeddings_pb2.DecodeVectorsRequest(file=data))
         return _matrix(r.vectors)
+
+    def decode_to_file(
+        self,
+        output: str | os.PathLike[str],
+        bitstream: str | os.PathLike[str] | bytes | None = None,
+        frames: Any = None,
+        options: Any = None,
+    ) -> int:
+        """`codec decode FILE.ncv -o out.npy --server`: the vectors decoded there, written here."""
+        from codec.io.vectors import write_vectors
+
+        data = bitstream if isinstance(bitstream, bytes) else Path(bitstream).read_bytes()
+        x = self.decode_vectors(data)
+        write_vectors(output, x)
+        return len(x)
 
     def create_collection(self, name: str, model: str, dims: Sequence[int], full_in_ram: bool = False,
                           full_hnsw: bool = False) -> embeddings_pb2.Collection:  # fmt: skip

@@ -121,3 +121,28 @@ def test_bad_requests_get_the_right_codes(server, client):
     with pytest.raises(CodecError, match="must be 16-d vectors"):
         client.search("c", np.ones((1, 12), np.float32))
     assert client.health() == "SERVING"
+
+
+def test_cli_embed_encode_and_decode_through_the_server(server, tmp_path, capsys):
+    from codec.cli import main
+
+    with np.load(DATA) as d:
+        items = d["test_x"][:3]
+    paths = []
+    for i, a in enumerate(items):
+        paths.append(tmp_path / f"{i}.png")
+        Image.fromarray(a).save(paths[-1])
+    args = ["embed", "--model", "fmnist-mrl", "--dim", "16", *map(str, paths), "-o"]
+    assert main([*args, str(tmp_path / "l.npy")]) == 0
+    assert main([*args, str(tmp_path / "r.npy"), "--server", server.target]) == 0
+    assert np.allclose(np.load(tmp_path / "l.npy"), np.load(tmp_path / "r.npy"), atol=1e-5)
+    np.save(tmp_path / "g.npy", pixel_vectors(300))
+    enc = ["encode", str(tmp_path / "g.npy"), "--codec", "vectors", "--bytes-per-vector", "12"]
+    assert main([*enc, "-o", str(tmp_path / "local.ncv")]) == 0
+    assert main([*enc, "-o", str(tmp_path / "remote.ncv"), "--server", server.target]) == 0
+    assert (tmp_path / "local.ncv").read_bytes() == (tmp_path / "remote.ncv").read_bytes()
+    dec = ["decode", str(tmp_path / "remote.ncv"), "-o", str(tmp_path / "d.npy")]
+    assert main([*dec, "--server", server.target]) == 0
+    assert main(["decode", str(tmp_path / "local.ncv"), "-o", str(tmp_path / "e.npy")]) == 0
+    assert np.array_equal(np.load(tmp_path / "d.npy"), np.load(tmp_path / "e.npy"))
+    capsys.readouterr()
