@@ -16,7 +16,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from codec.cli.common import DataDirOpt, JsonOpt, echo_json
+from codec.cli.common import DataDirOpt, JsonOpt, OptionalServerOpt, TokenFileOpt, echo_json
 from codec.errors import InvalidInput
 
 index_app = typer.Typer(
@@ -29,10 +29,93 @@ UrlOpt = Annotated[
 TextOpt = Annotated[list[str] | None, typer.Option("--text", help="a text item (repeatable)")]
 
 
+class _RemoteIndex:
+    """The server's collections (IndexService) behind the calls the commands make on an Index."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def close(self) -> None:
+        pass
+
+    def create(self, spec):
+        self.client.create_collection(spec.name, spec.model, spec.dims, not spec.full_on_disk, spec.full_hnsw)
+        return spec
+
+    def info(self, name: str) -> dict:
+        c = self.client.get_collection(name)
+        return {
+            "name": c.name,
+            "model": c.model,
+            "dims": list(c.dims),
+            "full_on_disk": not c.full_in_ram,
+            "full_hnsw": c.full_hnsw,
+            "points": c.points,
+            "engine": f"server {self.client.server}",
+        }
+
+    def spec(self, name: str):
+        from codec.index.spec import CollectionSpec
+
+        i = self.info(name)
+        return CollectionSpec(i["name"], i["model"], tuple(i["dims"]), i["full_on_disk"], i["full_hnsw"])
+
+    def names(self) -> list[str]:
+        from codec.rpc import embeddings_pb2
+
+        r = self.client._unary(self.client.index.ListCollections, embeddings_pb2.ListCollectionsRequest())
+        return [c.name for c in r.collections]
+
+    def count(self, name: str, filter=None) -> int:
+        return self.client.get_collection(name).points
+
+    def add(self, name, ids, vectors, payloads=None, progress=None) -> int:
+        labels = [str(p.get("label", "")) for p in payloads] if payloads else None
+        return self.client.upsert(name, list(ids), vectors, labels).points
+
+    def remove(self, name: str, ids) -> None:
+        from codec.rpc import embeddings_pb2
+
+        self.client._unary(
+            self.client.index.Delete, embeddings_pb2.DeletePointsRequest(collection=name, ids=list(ids))
+        )
+
+    def drop(self, name: str) -> None:
+        from codec.rpc import embeddings_pb2
+
+        self.client._unary(self.client.index.DeleteCollection, embeddings_pb2.CollectionRef(name=name))
+
+    def search(self, name: str, queries, search):
+        from codec.index.spec import Hit
+
+        filt = {k: str(v) for k, v in search.filter.items() if not isinstance(v, list)}
+        res = self.client.search(name, queries, search.k, search.mode, search.shortlist, filt)
+        return [[Hit(i, s, {"label": lb} if lb else {}) for i, s, lb in hs] for hs in res]
+
+    def snapshot(self, name: str, path: Path) -> int:
+        path.write_bytes(self.client.snapshot(name))
+        return self.count(name)
+
+    def restore(self, path: Path, name: str | None = None, progress=None):
+        from codec.index.index import Index
+
+        return Index.restore(self, path, name)  # type: ignore[arg-type]  # create + add, remotely
+
+    def embed(self, model: str, texts: list[str], images: list[Path]) -> np.ndarray:
+        return self.client.embed(model, 0, texts=texts, images=[p.read_bytes() for p in images])[1]
+
+
 @contextlib.contextmanager
-def _index(data_dir: str | None, url: str | None) -> Iterator:
+def _index(
+    data_dir: str | None, url: str | None, server: str | None = None, token_file: Path | None = None
+) -> Iterator:
     from codec.index.index import open_index
 
+    if server:
+        from codec.cli.common import connect
+
+        yield _RemoteIndex(connect(server, token_file, None, None, None))
+        return
     if url:
         with open_index(url=url) as ix:
             yield ix
@@ -44,7 +127,9 @@ def _index(data_dir: str | None, url: str | None) -> Iterator:
         yield ix
 
 
-def _items(spec, inputs: list[Path], texts: list[str], data_dir: str | None) -> tuple[list[str], np.ndarray]:
+def _items(
+    ix, spec, inputs: list[Path], texts: list[str], data_dir: str | None
+) -> tuple[list[str], np.ndarray]:
     """(external ids, full vectors) for the inputs: .npy rows, texts or image files."""
     npys = [p for p in inputs if p.suffix.lower() == ".npy"]
     if npys:
@@ -60,6 +145,10 @@ def _items(spec, inputs: list[Path], texts: list[str], data_dir: str | None) -> 
         return ids, np.concatenate(blocks)
     if not spec.model:
         raise InvalidInput(f"collection {spec.name} has no model: add .npy vectors")
+    if isinstance(ix, _RemoteIndex):  # embedded by the server, with the collection's model
+        items = list(texts) + [x for p in inputs if p.suffix.lower() == ".txt" for x in _lines(p)]
+        images = [p for p in inputs if p.suffix.lower() != ".txt"]
+        return items or [str(p) for p in images], ix.embed(spec.model, items, images)
     from codec.embed.embedder import load_embedder, read_inputs
     from codec.models import ModelStore
 
@@ -77,6 +166,10 @@ def _items(spec, inputs: list[Path], texts: list[str], data_dir: str | None) -> 
         raise InvalidInput(f"{emb.spec} embeds images: give image files, not --text")
     vecs = emb.embed_images(read_inputs(inputs)) if inputs else np.zeros((0, emb.dim), np.float32)
     return [str(p) for p in inputs], vecs
+
+
+def _lines(p: Path) -> list[str]:
+    return [line for line in p.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
 
 
 @index_app.command("create")
@@ -97,6 +190,8 @@ def create(
     ] = False,
     data_dir: DataDirOpt = None,
     index_url: UrlOpt = None,
+    server: OptionalServerOpt = None,
+    token_file: TokenFileOpt = None,
 ) -> None:
     """Create a collection for one embedder's vectors."""
     from codec.index.spec import CollectionSpec
@@ -107,26 +202,39 @@ def create(
         except ValueError:
             raise InvalidInput(f"--dims takes comma-separated integers, got {dims[:40]!r}") from None
     elif model:
-        from codec.models import ModelStore
+        if server:  # the server's model store decides, as it embeds for this collection
+            from codec.cli.common import connect
 
-        m = ModelStore(data_dir).get(model).manifest
-        if m.kind != "embedder":
-            raise InvalidInput(f"{m.spec} is a {m.kind}, not an embedder")
-        full = int(m.arch["dim"])
+            r = connect(server, token_file, None, None, None).get_model(model)
+            kind, spec_name, arch = r.kind, f"{r.name}@{r.version}", json.loads(r.manifest_json)["arch"]
+        else:
+            from codec.models import ModelStore
+
+            m = ModelStore(data_dir).get(model).manifest
+            kind, spec_name, arch = m.kind, m.spec, m.arch
+        if kind != "embedder":
+            raise InvalidInput(f"{spec_name} is a {kind}, not an embedder")
+        full = int(arch["dim"])
         ds = (short_dim, full) if short_dim < full else (full,)
-        model = m.spec
+        model = spec_name
     else:
         raise InvalidInput("give --model (its full size is read from it) or --dims")
     spec = CollectionSpec(name, model, ds, not full_in_ram, full_hnsw)
-    with _index(data_dir, index_url) as ix:
+    with _index(data_dir, index_url, server, token_file) as ix:
         ix.create(spec)
     typer.echo(f"created {name}: prefixes {', '.join(map(str, ds))}" + (f" of {model}" if model else ""))
 
 
 @index_app.command("list")
-def list_(data_dir: DataDirOpt = None, index_url: UrlOpt = None, json_out: JsonOpt = False) -> None:
+def list_(
+    data_dir: DataDirOpt = None,
+    index_url: UrlOpt = None,
+    json_out: JsonOpt = False,
+    server: OptionalServerOpt = None,
+    token_file: TokenFileOpt = None,
+) -> None:
     """List collections with their points."""
-    with _index(data_dir, index_url) as ix:
+    with _index(data_dir, index_url, server, token_file) as ix:
         infos = [ix.info(n) for n in ix.names()]
     if json_out:
         echo_json(infos)
@@ -138,9 +246,15 @@ def list_(data_dir: DataDirOpt = None, index_url: UrlOpt = None, json_out: JsonO
 
 
 @index_app.command("info")
-def info(name: str, data_dir: DataDirOpt = None, index_url: UrlOpt = None) -> None:
+def info(
+    name: str,
+    data_dir: DataDirOpt = None,
+    index_url: UrlOpt = None,
+    server: OptionalServerOpt = None,
+    token_file: TokenFileOpt = None,
+) -> None:
     """A collection's record and point count."""
-    with _index(data_dir, index_url) as ix:
+    with _index(data_dir, index_url, server, token_file) as ix:
         echo_json(ix.info(name))
 
 
@@ -155,14 +269,16 @@ def add(
     source: Annotated[str | None, typer.Option("--source", help="payload source for every item")] = None,
     data_dir: DataDirOpt = None,
     index_url: UrlOpt = None,
+    server: OptionalServerOpt = None,
+    token_file: TokenFileOpt = None,
 ) -> None:
     """Embed items with the collection's model (or take .npy vectors) and upsert them."""
     from codec.cli.progress import ProgressBar
     from codec.progress import with_eta
 
-    with _index(data_dir, index_url) as ix:
+    with _index(data_dir, index_url, server, token_file) as ix:
         spec = ix.spec(name)
-        ids, vectors = _items(spec, list(inputs or []), list(text or []), data_dir)
+        ids, vectors = _items(ix, spec, list(inputs or []), list(text or []), data_dir)
         payload = {k: v for k, v in (("label", label), ("source", source)) if v is not None}
         with ProgressBar() as bar:
             n = ix.add(name, ids, vectors, [payload] * len(ids), with_eta(bar))
@@ -197,14 +313,16 @@ def search(
     json_out: JsonOpt = False,
     data_dir: DataDirOpt = None,
     index_url: UrlOpt = None,
+    server: OptionalServerOpt = None,
+    token_file: TokenFileOpt = None,
 ) -> None:
     """Nearest neighbours of each query."""
     from codec.index.spec import Search
 
     req = Search(k=k, mode=mode, shortlist=max(shortlist, k), filter=_filters(list(filters or [])))
-    with _index(data_dir, index_url) as ix:
+    with _index(data_dir, index_url, server, token_file) as ix:
         spec = ix.spec(name)
-        labels, queries = _items(spec, list(inputs or []), list(text or []), data_dir)
+        labels, queries = _items(ix, spec, list(inputs or []), list(text or []), data_dir)
         hits = ix.search(name, queries, req)
     for label, hs in zip(labels, hits, strict=True):
         if json_out:
@@ -228,9 +346,11 @@ def delete(
     ] = None,
     data_dir: DataDirOpt = None,
     index_url: UrlOpt = None,
+    server: OptionalServerOpt = None,
+    token_file: TokenFileOpt = None,
 ) -> None:
     """Delete points by external id, or (without --id) the whole collection."""
-    with _index(data_dir, index_url) as ix:
+    with _index(data_dir, index_url, server, token_file) as ix:
         if ids:
             ix.remove(name, ids)
             typer.echo(f"deleted {len(ids)} ids from {name} ({ix.count(name)} points left)")
@@ -245,12 +365,14 @@ def snapshot(
     output: Annotated[Path, typer.Option("--output", "-o", help="the snapshot file to write")],
     data_dir: DataDirOpt = None,
     index_url: UrlOpt = None,
+    server: OptionalServerOpt = None,
+    token_file: TokenFileOpt = None,
 ) -> None:
     """Write a collection to one engine-neutral file."""
     from codec.cli.common import check_output
 
     check_output(output, False)
-    with _index(data_dir, index_url) as ix:
+    with _index(data_dir, index_url, server, token_file) as ix:
         n = ix.snapshot(name, output)
     typer.echo(f"wrote {n} points of {name} to {output} ({output.stat().st_size} bytes)")
 
@@ -261,13 +383,15 @@ def restore(
     name: Annotated[str | None, typer.Option("--name", help="restore under this name")] = None,
     data_dir: DataDirOpt = None,
     index_url: UrlOpt = None,
+    server: OptionalServerOpt = None,
+    token_file: TokenFileOpt = None,
 ) -> None:
     """Recreate a collection from a snapshot."""
     from codec.cli.progress import ProgressBar
 
     if not snapshot_file.is_file():
         raise InvalidInput(f"{snapshot_file}: no such file")
-    with _index(data_dir, index_url) as ix, ProgressBar() as bar:
+    with _index(data_dir, index_url, server, token_file) as ix, ProgressBar() as bar:
         spec = ix.restore(snapshot_file, name, bar)
         n = ix.count(spec.name)
     typer.echo(f"restored {spec.name}: {n} points")

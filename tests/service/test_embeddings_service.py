@@ -4,6 +4,7 @@ embedder, the vector codec over gRPC, the server's collections, and the error co
 from __future__ import annotations
 
 import io
+import json
 
 import grpc
 import numpy as np
@@ -146,3 +147,38 @@ def test_cli_embed_encode_and_decode_through_the_server(server, tmp_path, capsys
     assert main(["decode", str(tmp_path / "local.ncv"), "-o", str(tmp_path / "e.npy")]) == 0
     assert np.array_equal(np.load(tmp_path / "d.npy"), np.load(tmp_path / "e.npy"))
     capsys.readouterr()
+
+
+def test_cli_index_through_the_server(server, tmp_path, capsys):
+    from codec.cli import main
+
+    def run(*args: str) -> str:
+        code = main([*args, "--server", server.target])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        return out
+
+    g = pca_ordered(pixel_vectors(200))
+    np.save(tmp_path / "g.npy", g)
+    np.save(tmp_path / "q.npy", g[:2])
+    assert "prefixes 16, 196" in run("index", "create", "fm", "--dims", "16,196")
+    out = run("index", "add", "fm", str(tmp_path / "g.npy"), "--label", "x")
+    assert "added 200 points to fm (200 in all)" in out
+    lines = run("index", "search", "fm", str(tmp_path / "q.npy"), "--k", "2", "--json").splitlines()
+
+    assert [json.loads(x)["hits"][0]["id"] for x in lines] == ["g:0", "g:1"]
+    assert "fm" in run("index", "list")
+    assert "wrote 200 points" in run("index", "snapshot", "fm", "-o", str(tmp_path / "s.snap"))
+    assert "restored fm2: 200 points" in run("index", "restore", str(tmp_path / "s.snap"), "--name", "fm2")
+    assert "(199 points left)" in run("index", "delete", "fm", "--id", "g:0")
+    # the shipped image embedder, on the server, embeds what is added and searched
+    with np.load(DATA) as d:
+        items = d["test_x"][:6]
+    paths = []
+    for i, a in enumerate(items):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.fromarray(a).save(paths[-1])
+    assert "prefixes 16, 256 of fmnist-mrl@v1" in run("index", "create", "shop", "--model", "fmnist-mrl")
+    assert "added 6 points" in run("index", "add", "shop", *paths)
+    out = run("index", "search", "shop", paths[3], "--k", "1", "--json")
+    assert json.loads(out)["hits"][0]["id"] == paths[3]
