@@ -140,3 +140,11 @@ def test_train_refuses_bad_options(store, capsys):
     assert code == 2 and "end at the full size 64" in err
     code, _, err = run(["train", "embedder", "--name", "x", "--data", "/no/such/place"], capsys)
     assert code == 2 and "not fashion-mnist, wordnet" in err
+
+
+def test_an_oversized_batch_is_refused(image_model, store, items, capsys, monkeypatch):
+    import codec.embed.embedder as embedder
+
+    monkeypatch.setattr(embedder, "MAX_BATCH", 3)
+    code, _, err = run(["embed", "--model", "fm-tiny", *map(str, items)], capsys, store)
+    assert code == 2 and "4 items exceed the batch limit of 3" in err
