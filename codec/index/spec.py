@@ -99,19 +99,21 @@ class Search:
                 raise InvalidInput(f"filter {key} takes strings or integers")
 
     def stages(self, spec: CollectionSpec) -> list[tuple[int, int, bool]]:
-        """The plan, first stage first: (prefix dim, limit, exact)."""
+        """The plan, first stage first: (prefix dim, limit, exact). A stage after a prefetch scores
+        only the prefetched candidates, exactly; asking the engine for `exact` there makes it scan
+        the whole collection (measured: 20 ms instead of 2.6 ms at 50k points), so it is False."""
         full = spec.full_dim
         if self.mode == "full":
             return [(full, self.k, True)]
         if self.mode == "hnsw":
             return [(full, self.k, False)]
         if self.mode == "adaptive" or len(spec.dims) == 1:
-            return [(spec.short_dim, self.shortlist, False), (full, self.k, True)]
+            return [(spec.short_dim, self.shortlist, False), (full, self.k, False)]
         plan, limit = [], self.shortlist
         for d in spec.dims[:-1]:
             plan.append((d, max(limit, self.k), False))
             limit //= self.funnel_factor
-        return [*plan, (full, self.k, True)]
+        return [*plan, (full, self.k, False)]
 
 
 @dataclass(frozen=True)
