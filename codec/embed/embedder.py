@@ -46,7 +46,7 @@ class Embedder:
         if self.kind != "image":
             raise InvalidInput(f"{self.spec} embeds texts, not images")
         dim = self.check_dim(dim, allow_any)
-        x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.uint8))
+        x = torch.from_numpy(np.array(images, dtype=np.uint8))  # a writable copy
         return prefix(self._run(x), dim)
 
     def embed_texts(self, texts: list[str], dim: int = 0, allow_any: bool = False) -> np.ndarray:
