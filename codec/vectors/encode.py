@@ -29,6 +29,7 @@ from codec.vectors.quantize import (
     Transform,
     candidate_dims,
     fit_transform,
+    recall_proxy,
     sample_rows,
 )
 
@@ -124,23 +125,27 @@ def encode_vectors(
     rows = sample_rows(count)
 
     progress(ProgressEvent(phase="search", message=f"choosing dimensions and step for {count}x{dim}"))
-    best: tuple[Plan, Transform, bool] | None = None
+    best: tuple[float, Plan, Transform, bool] | None = None
+    by_recall = opts.objective == "recall" and len(rows) >= 64
     for centered in (True, False) if count < 256 else (True,):
         if cancel is not None:
             cancel.check()
         t = fit_transform(x, pca, centered)
         y = t.coords(x[rows], dim)
         fixed = FIXED_BYTES + (2 * dim if centered else 0) + sum(len(r.name) + 48 for r in refs)
-        plan = RateSearch(y, count, fixed, 2 * dim if pca else 0).best(candidates, budget)
-        if plan is not None and (best is None or plan.mse < best[0].mse):
-            best = (plan, t, centered)
+        search = RateSearch(y, count, fixed, 2 * dim if pca else 0)
+        for plan in (p for k in candidates if (p := search.best_step(k, budget)) is not None):
+            # lower is better: -recall (ties to lower error), or the error itself
+            score = -recall_proxy(x[rows], t, plan, unit) + 1e-9 * plan.mse if by_recall else plan.mse
+            if best is None or score < best[0]:
+                best = (score, plan, t, centered)
     if best is None:
         floor = FIXED_BYTES + (2 * dim if pca else 0)
         raise InvalidInput(
             f"{opts.bytes_per_vector:g} bytes/vector cannot hold {count} vectors of dimension {dim}: even"
             f" all-zero codes take about {floor / count:.3g} bytes/vector"
         )
-    plan, t, centered = best
+    _, plan, t, centered = best
     kept = plan.kept
     y = t.coords(x, kept).astype(np.float32)
 

@@ -26,6 +26,12 @@ class EncodeOptions:
     max_dims: int = option(
         0, "keep at most this many leading dimensions (0: chosen by rate control)", lo=0, hi=1 << 16
     )
+    objective: str = option(
+        "recall",
+        "what rate control maximises within the budget: recall (each sampled vector's exact top-10"
+        " neighbours found again among the decoded sample) or mse (squared error)",
+        choices=("recall", "mse"),
+    )
     normalize: str = option(
         "auto",
         "renormalise decoded vectors to unit length: auto (when every input vector has unit length), yes, no",

@@ -121,12 +121,46 @@ class RateSearch:
         return min(plans, key=lambda p: (p.mse, p.kept)) if plans else None
 
 
+def reconstruct(t: Transform, yq: np.ndarray, dim: int, unit: bool) -> np.ndarray:
+    """What the decoder makes of quantized coordinates (bitstream.read_blocks, in float64)."""
+    kept = yq.shape[1]
+    if t.basis is None:
+        x = np.zeros((len(yq), dim))
+        x[:, :kept] = yq
+    else:
+        x = yq @ t.basis[:, :kept].astype(np.float64).T
+    if t.mean is not None:
+        x += t.mean
+    if unit:
+        x /= np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-30)
+    return x
+
+
+PROXY_QUERIES = 256
+
+
+def recall_proxy(xs: np.ndarray, t: Transform, plan: Plan, unit: bool) -> float:
+    """Recall@10 of a sample's own exact top-10 neighbours (dot product, self excluded) when the
+    sample is searched decoded with this plan: what a retrieval gallery coded this way keeps."""
+    y = t.coords(xs, plan.kept)
+    rec = reconstruct(t, np.rint(y / plan.step) * plan.step, xs.shape[1], unit)
+    qi = np.arange(min(PROXY_QUERIES, len(xs)))
+    q = xs[qi].astype(np.float64)
+    k = min(10, len(xs) - 2)
+    scores = []
+    for g in (xs.astype(np.float64), rec):
+        s = q @ g.T
+        s[qi, qi] = -np.inf
+        scores.append(np.argpartition(-s, k, axis=1)[:, :k])
+    return float(np.mean([len(set(a) & set(b)) / k for a, b in zip(*scores, strict=True)]))
+
+
 def candidate_dims(dim: int, nesting: list[int] | None, max_dims: int) -> list[int]:
-    """Prefix lengths worth trying: the model's nesting dims, else powers of two (and `dim`)."""
-    base = [d for d in (nesting or []) if d <= dim]
-    if not base:
-        base = [1 << i for i in range(int(math.log2(dim)) + 1)]
-        base += [d for d in (3 * (1 << i) for i in range(int(math.log2(dim)))) if d <= dim]
+    """Prefix lengths worth trying: powers of two and the halfway points 3 * 2^i (and `dim`), plus
+    the model's nesting dims; the coded size and the recall proxy decide among them."""
+    base = [1 << i for i in range(int(math.log2(dim)) + 1)]
+    base += [d for d in (3 * (1 << i) for i in range(int(math.log2(dim)))) if d <= dim]
+    base += [d for d in (nesting or []) if d <= dim]
     out = sorted({d for d in [*base, dim] if not max_dims or d <= max_dims})
     return out or [min(dim, max_dims)]
 
