@@ -28,7 +28,7 @@ import numpy as np
 from bench.common import RESULTS, ROOT, new_figure, provenance, write_result
 
 BUDGETS = [8, 12, 16, 24, 32, 48, 64]
-DIMS = [8, 16, 32, 64, 128, 256]
+DIMS = [8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256]  # prefix lengths every baseline may use
 SEEDS = [0, 1, 2]
 OUT = RESULTS / "vector_codec.json"
 WORK = ROOT / "out" / "bench" / "vector_codec"
@@ -151,7 +151,7 @@ def baselines(g: np.ndarray, q: np.ndarray, truth: np.ndarray, budget: int) -> d
         {"recall": best[0], "dims": best[1], "bytes_per_vector": best[1] + 8 * best[1] / n} if best else None
     )
     best = None
-    for d in DIMS + [512, 1024]:  # binary: a bit a dim (a prefix as long as the budget allows)
+    for d in DIMS:  # binary: a bit a dim
         dd = min(d, g.shape[1])
         if dd / 8 <= budget and d == dd:
             best = max(best or (0, 0), (recall(q, truth, np.sign(prefix(g, dd))), dd))
@@ -160,7 +160,7 @@ def baselines(g: np.ndarray, q: np.ndarray, truth: np.ndarray, budget: int) -> d
     # most subquantizers that fit (more bytes never hurt), then the best dim
     configs = []
     for d in DIMS:
-        fits = [m for m in (1, 2, 4, 8, 16, 32, 64) if d % m == 0 and m + 1024 * d / n <= budget]
+        fits = [m for m in range(1, 65) if d % m == 0 and m + 1024 * d / n <= budget]
         if fits:
             configs.append((d, max(fits)))
     best_cfg, best_r = None, -1.0
