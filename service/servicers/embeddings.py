@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from codec import api
+from codec.container import VectorMedia
 from codec.errors import InvalidInput
 from codec.rpc import embeddings_pb2, embeddings_pb2_grpc
 from codec.rpc.matrix import from_matrix, to_matrix
@@ -101,7 +102,7 @@ class EmbeddingServicer(_Base, embeddings_pb2_grpc.EmbeddingServiceServicer):
         with tempfile.TemporaryDirectory(dir=self.tmp_dir) as tmp:
             src, dst = Path(tmp) / "in.npy", Path(tmp) / "out.ncv"
             np.save(src, x)
-            r = api.encode(src, dst, "vectors", options)
+            r = api.encode(src, dst, None, options)  # the codec registered for .npy vector input
             return dst.read_bytes(), r.rate, {k: float(v) for k, v in r.metrics.items()}
 
     @rpc_errors
@@ -112,7 +113,7 @@ class EmbeddingServicer(_Base, embeddings_pb2_grpc.EmbeddingServiceServicer):
 
     def _decode(self, data: bytes) -> np.ndarray:
         f = api.open(data, limits=lambda media: decode_limits(self.limits, media))
-        if f.codec.media != "vectors":
+        if f.codec.media != VectorMedia.KIND:
             raise InvalidInput(f"DecodeVectors takes vectors files, not {f.codec.name} files")
         return np.concatenate(list(api.decode_stream(f)))
 
