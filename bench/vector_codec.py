@@ -30,6 +30,7 @@ from bench.common import RESULTS, ROOT, new_figure, provenance, write_result
 BUDGETS = [8, 12, 16, 24, 32, 48, 64]
 DIMS = [8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256]  # prefix lengths every baseline may use
 SEEDS = [0, 1, 2]
+QUANT_DIMS = [8, 16, 24, 32, 48, 64, 128]  # prefix lengths PQ and RaBitQ are tried at (training is slow)
 OUT = RESULTS / "vector_codec.json"
 WORK = ROOT / "out" / "bench" / "vector_codec"
 
@@ -159,7 +160,7 @@ def baselines(g: np.ndarray, q: np.ndarray, truth: np.ndarray, budget: int) -> d
     # PQ: M bytes a vector (8-bit codes) + 256 centroids x d floats over the gallery; per dim, the
     # most subquantizers that fit (more bytes never hurt), then the best dim
     configs = []
-    for d in DIMS:
+    for d in QUANT_DIMS:
         fits = [m for m in range(1, 65) if d % m == 0 and m + 1024 * d / n <= budget]
         if fits:
             configs.append((d, max(fits)))
@@ -176,7 +177,7 @@ def baselines(g: np.ndarray, q: np.ndarray, truth: np.ndarray, budget: int) -> d
     # RaBitQ: code_size bytes a vector (bits + per-vector factors) + the centre (d floats) over the
     # gallery; per dim, the most bits that fit, then the best dim
     best_cfg, best_r = None, -1.0
-    for d in DIMS:
+    for d in QUANT_DIMS:
         fits = [b for b in range(1, 9) if rabitq_size(d, b) + 4 * d / n <= budget]
         if fits:
             r, size = rabitq_recall(prefix(g, d), q, truth, max(fits), 0)
@@ -194,7 +195,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="fashion-mnist,wordnet")
     ap.add_argument("--queries", type=int, default=1000)
+    ap.add_argument("--budgets", default=",".join(map(str, BUDGETS)))
     args = ap.parse_args()
+    budgets = [int(b) for b in args.budgets.split(",")]
     prov = provenance(["codec/vectors", "codec/entropy", "bench/vector_codec.py"])
     results = {}
     for dataset in args.data.split(","):
@@ -202,7 +205,7 @@ def main() -> None:
         g, q, model = embeddings(dataset, args.queries)
         truth = np.argpartition(-(q @ g.T), 10, axis=1)[:, :10]
         rows = []
-        for b in BUDGETS:
+        for b in budgets:
             rate, dec, info = ours(g, b, model)
             row = {"budget": b, "ours": {"recall": recall(q, truth, dec), "bytes_per_vector": rate, **info}}
             row.update(baselines(g, q, truth, b))
@@ -216,6 +219,11 @@ def main() -> None:
             rows.append(row)
             shown = "  ".join(f"{k} {v['recall']:.3f}" for k, v in rivals)
             o = row["ours"]
+            seconds = time.perf_counter() - t0
+            results[dataset] = {"model": model, "gallery": len(g), "queries": len(q), "dim": g.shape[1],
+                                "rows": rows, "seconds": seconds, "partial": True}  # fmt: skip
+            partial = {"benchmark": "vector_codec", "budgets": budgets, "results": results, "finished": False}
+            write_result(OUT, partial, prov)  # after every budget: a run cut short keeps what it measured
             print(f"{dataset} {b:>3} B: ours {o['recall']:.3f} ({rate:.2f} B, {o['kept_dims']} dims) {shown}")
         results[dataset] = {
             "model": model,
@@ -227,7 +235,8 @@ def main() -> None:
         }
     speed = throughput()
     print("embedding throughput (CPU):", speed)
-    doc = {"benchmark": "vector_codec", "budgets": BUDGETS, "results": results, "embed_throughput": speed}
+    doc = {"benchmark": "vector_codec", "budgets": budgets, "results": results, "embed_throughput": speed,
+           "finished": True}  # fmt: skip
     write_result(OUT, doc, prov)
     fig, axes = new_figure(1, len(results), (6 * len(results), 4.5))
     axes = np.atleast_1d(axes)

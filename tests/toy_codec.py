@@ -20,6 +20,7 @@ from codec import container, entropy, registry
 from codec.container import Container, ImageMedia, Section
 from codec.errors import CorruptData
 from codec.interface import Codec, DecodeReport, EncodeReport, HeaderParam
+from codec.limits import DecodeCost
 from codec.metrics import psnr
 from codec.options import option
 from codec.progress import CancelToken, ProgressCallback, ProgressEvent, null_progress
@@ -112,6 +113,12 @@ class ToyCodec(Codec):
         if not isinstance(c.media, ImageMedia) or c.media.channels != 3:
             raise CorruptData("a toy file holds one RGB image")
         return params
+
+    def decode_cost(self, c: Container, config: Any) -> DecodeCost:
+        """The codes (int64) and a few same-sized temporaries per channel value, from the media facts:
+        the default (per payload byte) would let a tiny file claim a 16M-pixel image."""
+        pixels = c.media.width * c.media.height
+        return DecodeCost(memory_bytes=48 * 3 * pixels, work=96.0 * pixels, items=1, pixels=pixels)
 
     def _image(self, c: Container) -> np.ndarray:
         p = self.check_header(c)
