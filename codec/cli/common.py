@@ -72,6 +72,11 @@ def echo_tree(d: dict[str, Any], indent: int = 0) -> None:
             typer.echo(f"{pad}{k}: {v}")
 
 
+def text_lines(path: Path) -> list[str]:
+    """The non-blank lines of a text file of items (one per line), as `codec embed/index` take them."""
+    return [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
+
+
 def echo_json(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2, default=str))
 

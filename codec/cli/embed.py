@@ -23,6 +23,7 @@ from codec.cli.common import (
     TokenFileOpt,
     check_output,
     connect,
+    text_lines,
 )
 from codec.errors import InvalidInput
 
@@ -61,7 +62,7 @@ def embed(
     if server:
         client = connect(server, token_file, tls_ca, tls_cert, tls_key)
         texts = [f for f in files if f.suffix.lower() == ".txt"]
-        items = list(text or []) + [x for f in texts for x in _lines(f)]
+        items = list(text or []) + [x for f in texts for x in text_lines(f)]
         images = [f for f in files if f not in texts]
         spec, vectors = client.embed(model, dim, texts=items, images=[f.read_bytes() for f in images],
                                      allow_any_dim=allow_any_dim)  # fmt: skip
@@ -84,10 +85,6 @@ def embed(
         labels = [str(f) for f in files]
         vectors = emb.embed_images(read_inputs(files) if files else [], dim, allow_any_dim)
     _emit(emb.spec, labels, vectors, output, time.perf_counter() - t0)
-
-
-def _lines(f: Path) -> list[str]:
-    return [line for line in f.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
 
 
 def _emit(spec: str, labels: list[str], vectors, output: Path | None, seconds: float) -> None:

@@ -16,7 +16,7 @@ from typing import Annotated
 import numpy as np
 import typer
 
-from codec.cli.common import DataDirOpt, JsonOpt, OptionalServerOpt, TokenFileOpt, echo_json
+from codec.cli.common import DataDirOpt, JsonOpt, OptionalServerOpt, TokenFileOpt, echo_json, text_lines
 from codec.errors import InvalidInput
 
 index_app = typer.Typer(
@@ -146,7 +146,7 @@ def _items(
     if not spec.model:
         raise InvalidInput(f"collection {spec.name} has no model: add .npy vectors")
     if isinstance(ix, _RemoteIndex):  # embedded by the server, with the collection's model
-        items = list(texts) + [x for p in inputs if p.suffix.lower() == ".txt" for x in _lines(p)]
+        items = list(texts) + [x for p in inputs if p.suffix.lower() == ".txt" for x in text_lines(p)]
         images = [p for p in inputs if p.suffix.lower() != ".txt"]
         return items or [str(p) for p in images], ix.embed(spec.model, items, images)
     from codec.embed.embedder import load_embedder, read_inputs
@@ -166,10 +166,6 @@ def _items(
         raise InvalidInput(f"{emb.spec} embeds images: give image files, not --text")
     vecs = emb.embed_images(read_inputs(inputs)) if inputs else np.zeros((0, emb.dim), np.float32)
     return [str(p) for p in inputs], vecs
-
-
-def _lines(p: Path) -> list[str]:
-    return [line for line in p.read_text(encoding="utf-8", errors="replace").splitlines() if line.strip()]
 
 
 @index_app.command("create")

@@ -36,6 +36,7 @@ class EdgeBackend:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self._open: dict[str, Any] = {}
+        self._specs: dict[str, CollectionSpec] = {}  # records never change once written: read once
 
     def _dir(self, name: str) -> Path:
         return self.root / check_collection_name(name)
@@ -85,10 +86,12 @@ class EdgeBackend:
         (d / (RECORD + ".tmp")).replace(d / RECORD)
 
     def spec(self, name: str) -> CollectionSpec:
-        p = self._dir(name) / RECORD
-        if not p.exists():
-            raise InvalidInput(f"no collection named {name}")
-        return CollectionSpec.from_json(p.read_text())
+        if name not in self._specs:
+            p = self._dir(name) / RECORD
+            if not p.exists():
+                raise InvalidInput(f"no collection named {name}")
+            self._specs[name] = CollectionSpec.from_json(p.read_text())
+        return self._specs[name]
 
     def names(self) -> list[str]:
         return sorted(d.name for d in self.root.iterdir() if (d / RECORD).exists())
@@ -99,6 +102,7 @@ class EdgeBackend:
 
     def drop(self, name: str) -> None:
         shard = self._open.pop(name, None)
+        self._specs.pop(name, None)
         if shard is not None:
             shard.close()
         d = self._dir(name)
@@ -128,9 +132,9 @@ class EdgeBackend:
         spec = self.spec(name)
         flt = payload_filter(qe, search.filter)
         requests = []
+        stages = search.stages(spec)
         for row in range(len(queries[spec.full_dim])):
             prefetch = None
-            stages = search.stages(spec)
             for dim, limit, exact in stages[:-1]:
                 params = qe.SearchParams(hnsw_ef=search.hnsw_ef or None, exact=exact)
                 q = qe.Query.Nearest(queries[dim][row], using=vector_name(dim))

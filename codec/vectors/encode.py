@@ -149,10 +149,12 @@ def encode_vectors(
     kept = plan.kept
     y = t.coords(x, kept).astype(np.float32)
 
+    def config(step: float) -> VectorConfig:
+        basis = BASIS_PCA if pca else BASIS_PREFIX
+        return VectorConfig(count, dim, basis, kept, step, centered, unit, _block_rows(count))
+
     def code(step: float) -> Container:
-        cfg = VectorConfig(
-            count, dim, BASIS_PCA if pca else BASIS_PREFIX, kept, step, centered, unit, _block_rows(count)
-        )
+        cfg = config(step)
         q = np.rint(y / np.float32(step)).astype(np.int64)
         np.clip(q, -MAX_CODE, MAX_CODE, out=q)
         return _container(cfg, t, q, refs)
@@ -194,9 +196,7 @@ def encode_vectors(
     size = container.write_file(dst, c)
 
     progress(ProgressEvent(phase="verify", message="decoding the file to measure its error"))
-    cfg = VectorConfig(
-        count, dim, BASIS_PCA if pca else BASIS_PREFIX, kept, step, centered, unit, _block_rows(count)
-    )
+    cfg = config(step)
     sq, cos, start = 0.0, 0.0, 0
     for block in read_blocks(c, cfg):
         ref = x[start : start + len(block)]
