@@ -113,6 +113,10 @@ class _Call:
         self.metrics, self.method, self.context = metrics, method, context
         self.start = time.perf_counter()
         self.cancelled = False  # the handler was cancelled: the client went away (no status was set)
+        # Read while the call is live: the done callback runs later from the event loop, possibly
+        # after the server (and gRPC core's call) is torn down, and peer() then reads freed memory
+        # (a segfault in CI).
+        self.peer = context.peer()
         metrics.in_flight.inc()
         context.add_done_callback(lambda _ctx: self.record())
 
@@ -134,7 +138,7 @@ class _Call:
             level,
             "rpc",
             extra=fields(
-                method=self.method, code=name, ms=round(elapsed * 1000, 2), peer=self.context.peer()
+                method=self.method, code=name, ms=round(elapsed * 1000, 2), peer=self.peer
             ),
         )
 
