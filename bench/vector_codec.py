@@ -18,6 +18,7 @@ baseline's at every budget from 8 to 64 bytes/vector.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 import time
@@ -191,6 +192,21 @@ def baselines(g: np.ndarray, q: np.ndarray, truth: np.ndarray, budget: int) -> d
     return out
 
 
+def earlier_rows(n_queries: int) -> dict[tuple[str, int, int], dict]:
+    """Rows the last (possibly cut-short) run wrote, by (dataset, gallery size, budget): a run
+    resumes where the last stopped. Each row keeps the git SHA of the part that measured it."""
+    if not OUT.exists():
+        return {}
+    doc = json.loads(OUT.read_text())
+    sha = doc.get("provenance", {}).get("git", {}).get("sha", "unknown")
+    rows = {}
+    for dataset, res in doc.get("results", {}).items():
+        if res.get("queries") == n_queries:
+            for r in res["rows"]:
+                rows[dataset, res["gallery"], r["budget"]] = {**r, "part_sha": r.get("part_sha", sha)}
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default="fashion-mnist,wordnet")
@@ -200,12 +216,17 @@ def main() -> None:
     budgets = [int(b) for b in args.budgets.split(",")]
     prov = provenance(["codec/vectors", "codec/entropy", "bench/vector_codec.py"])
     results = {}
+    done = earlier_rows(args.queries)
     for dataset in args.data.split(","):
         t0 = time.perf_counter()
         g, q, model = embeddings(dataset, args.queries)
         truth = np.argpartition(-(q @ g.T), 10, axis=1)[:, :10]
         rows = []
         for b in budgets:
+            if (dataset, len(g), b) in done:  # measured by an earlier part of this benchmark
+                rows.append(done[dataset, len(g), b])
+                print(f"{dataset} {b:>3} B: from the part run at {rows[-1]['part_sha'][:10]}")
+                continue
             rate, dec, info = ours(g, b, model)
             row = {"budget": b, "ours": {"recall": recall(q, truth, dec), "bytes_per_vector": rate, **info}}
             row.update(baselines(g, q, truth, b))
@@ -216,6 +237,7 @@ def main() -> None:
             row["target_met"] = row["ours"]["recall"] >= top["recall"]
             row["margin"] = row["ours"]["recall"] - top["recall"]
             row["margin_beyond_spread"] = abs(row["margin"]) > spread
+            row["part_sha"] = prov["git"]["sha"]
             rows.append(row)
             shown = "  ".join(f"{k} {v['recall']:.3f}" for k, v in rivals)
             o = row["ours"]
@@ -235,8 +257,9 @@ def main() -> None:
         }
     speed = throughput()
     print("embedding throughput (CPU):", speed)
+    complete = budgets == BUDGETS and set(results) == {"fashion-mnist", "wordnet"}
     doc = {"benchmark": "vector_codec", "budgets": budgets, "results": results, "embed_throughput": speed,
-           "finished": True}  # fmt: skip
+           "finished": complete}  # fmt: skip  # a run over fewer budgets or datasets is a part
     write_result(OUT, doc, prov)
     fig, axes = new_figure(1, len(results), (6 * len(results), 4.5))
     axes = np.atleast_1d(axes)

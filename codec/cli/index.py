@@ -61,10 +61,7 @@ class _RemoteIndex:
         return CollectionSpec(i["name"], i["model"], tuple(i["dims"]), i["full_on_disk"], i["full_hnsw"])
 
     def names(self) -> list[str]:
-        from codec.rpc import embeddings_pb2
-
-        r = self.client._unary(self.client.index.ListCollections, embeddings_pb2.ListCollectionsRequest())
-        return [c.name for c in r.collections]
+        return [c.name for c in self.client.list_collections()]
 
     def count(self, name: str, filter=None) -> int:
         return self.client.get_collection(name).points
@@ -74,16 +71,10 @@ class _RemoteIndex:
         return self.client.upsert(name, list(ids), vectors, labels).points
 
     def remove(self, name: str, ids) -> None:
-        from codec.rpc import embeddings_pb2
-
-        self.client._unary(
-            self.client.index.Delete, embeddings_pb2.DeletePointsRequest(collection=name, ids=list(ids))
-        )
+        self.client.delete_points(name, ids)
 
     def drop(self, name: str) -> None:
-        from codec.rpc import embeddings_pb2
-
-        self.client._unary(self.client.index.DeleteCollection, embeddings_pb2.CollectionRef(name=name))
+        self.client.delete_collection(name)
 
     def search(self, name: str, queries, search):
         from codec.index.spec import Hit

@@ -75,6 +75,16 @@ class EmbeddingsApi(Connection):
     def get_collection(self, name: str) -> embeddings_pb2.Collection:
         return self._unary(self.index.GetCollection, embeddings_pb2.CollectionRef(name=name))
 
+    def list_collections(self) -> list[embeddings_pb2.Collection]:
+        r = self._unary(self.index.ListCollections, embeddings_pb2.ListCollectionsRequest())
+        return list(r.collections)
+
+    def delete_points(self, name: str, ids: Sequence[str]) -> None:
+        self._unary(self.index.Delete, embeddings_pb2.DeletePointsRequest(collection=name, ids=list(ids)))
+
+    def delete_collection(self, name: str) -> None:
+        self._unary(self.index.DeleteCollection, embeddings_pb2.CollectionRef(name=name))
+
     def upsert(self, name: str, ids: Sequence[str], x: np.ndarray, labels: Sequence[str] | None = None):
         def messages():
             for start in range(0, len(ids), UPSERT_BATCH):
