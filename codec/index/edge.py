@@ -127,9 +127,9 @@ class EdgeBackend:
     def delete(self, name: str, ids: Sequence[int]) -> None:
         self._shard(name).update(_engine().UpdateOperation.delete_points([int(i) for i in ids]))
 
-    def search(self, name: str, queries: dict[int, np.ndarray], search: Search) -> list[list[Hit]]:
+    def search(self, spec: CollectionSpec, queries: dict[int, np.ndarray], search: Search) -> list[list[Hit]]:
         qe = _engine()
-        spec = self.spec(name)
+        name = spec.name
         flt = payload_filter(qe, search.filter)
         requests = []
         stages = search.stages(spec)

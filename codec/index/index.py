@@ -144,7 +144,7 @@ class Index:
     def search(self, name: str, queries: np.ndarray, search: Search) -> list[list[Hit]]:
         spec = self.spec(name)
         q = _check_vectors(queries, spec.full_dim, "queries")
-        return self.backend.search(name, {d: prefix(q, d) for d in spec.dims}, search)
+        return self.backend.search(spec, {d: prefix(q, d) for d in spec.dims}, search)
 
     def snapshot(self, name: str, path: Path, progress: ProgressCallback = null_progress) -> int:
         """An engine-neutral tar: collection.json, ids.npy, vectors.npy (full), payloads.jsonl."""

@@ -91,10 +91,10 @@ class QdrantBackend:
 
         self.client.delete(name, points_selector=models.PointIdsList(points=[int(i) for i in ids]), wait=True)
 
-    def search(self, name: str, queries: dict[int, np.ndarray], search: Search) -> list[list[Hit]]:
+    def search(self, spec: CollectionSpec, queries: dict[int, np.ndarray], search: Search) -> list[list[Hit]]:
         from qdrant_client import models
 
-        spec = self.spec(name)
+        name = spec.name
         flt = payload_filter(models, search.filter)
         requests = []
         stages = search.stages(spec)
