@@ -192,6 +192,31 @@ def baselines(g: np.ndarray, q: np.ndarray, truth: np.ndarray, budget: int) -> d
     return out
 
 
+def plot(results: dict) -> None:
+    """recall@10 against bytes per vector, a panel per dataset (also from a partial JSON: --plot)."""
+    fig, axes = new_figure(1, len(results), (6 * len(results), 4.5))
+    axes = np.atleast_1d(axes)
+    for ax, (dataset, res) in zip(axes, results.items(), strict=True):
+        for key in ("ours", "float16", "int8", "binary", "pq", "rabitq"):
+            pts = [(r[key]["bytes_per_vector"], r[key]["recall"]) for r in res["rows"] if r.get(key)]
+            pts = sorted(set(pts))
+            if pts:
+                ax.plot(
+                    *zip(*pts, strict=True),
+                    marker="o",
+                    label=key if key != "ours" else "vectors codec (ours)",
+                )
+        ax.set_xscale("log", base=2)
+        ax.set_xlabel("bytes per vector (codebooks amortised)")
+        ax.set_ylabel("recall@10 vs exact float32")
+        ax.set_title(f"{dataset}: {res['gallery']} x {res['dim']}-d ({res['model']})")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(RESULTS / "vector_codec.png", dpi=120)
+    print(f"wrote {RESULTS / 'vector_codec.png'}")
+
+
 def earlier_rows(n_queries: int) -> dict[tuple[str, int, int], dict]:
     """Rows the last (possibly cut-short) run wrote, by (dataset, gallery size, budget): a run
     resumes where the last stopped. Each row keeps the git SHA of the part that measured it."""
@@ -212,7 +237,11 @@ def main() -> None:
     ap.add_argument("--data", default="fashion-mnist,wordnet")
     ap.add_argument("--queries", type=int, default=1000)
     ap.add_argument("--budgets", default=",".join(map(str, BUDGETS)))
+    ap.add_argument("--plot", action="store_true", help="only redraw the PNG from the JSON")
     args = ap.parse_args()
+    if args.plot:
+        plot(json.loads(OUT.read_text())["results"])
+        return
     budgets = [int(b) for b in args.budgets.split(",")]
     prov = provenance(["codec/vectors", "codec/entropy", "bench/vector_codec.py"])
     results = {}
@@ -261,27 +290,7 @@ def main() -> None:
     doc = {"benchmark": "vector_codec", "budgets": budgets, "results": results, "embed_throughput": speed,
            "finished": complete}  # fmt: skip  # a run over fewer budgets or datasets is a part
     write_result(OUT, doc, prov)
-    fig, axes = new_figure(1, len(results), (6 * len(results), 4.5))
-    axes = np.atleast_1d(axes)
-    for ax, (dataset, res) in zip(axes, results.items(), strict=True):
-        for key in ("ours", "float16", "int8", "binary", "pq", "rabitq"):
-            pts = [(r[key]["bytes_per_vector"], r[key]["recall"]) for r in res["rows"] if r.get(key)]
-            pts = sorted(set(pts))
-            if pts:
-                ax.plot(
-                    *zip(*pts, strict=True),
-                    marker="o",
-                    label=key if key != "ours" else "vectors codec (ours)",
-                )
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("bytes per vector (codebooks amortised)")
-        ax.set_ylabel("recall@10 vs exact float32")
-        ax.set_title(f"{dataset}: {res['gallery']} x {res['dim']}-d ({res['model']})")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(RESULTS / "vector_codec.png", dpi=120)
-    print(f"wrote {OUT}")
+    plot(results)
 
 
 if __name__ == "__main__":
