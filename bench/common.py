@@ -159,6 +159,16 @@ def new_figure(nrows: int = 1, ncols: int = 1, size: tuple[float, float] = (7, 4
     return fig, fig.subplots(nrows, ncols)
 
 
+def label_axes(ax, xlabel: str, ylabel: str, title: str) -> None:
+    """The look every curve plot shares: log2 x axis, light grid, small legend."""
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+
+
 def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> Path:
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)

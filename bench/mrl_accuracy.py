@@ -24,7 +24,7 @@ import json
 import statistics
 import time
 
-from bench.common import RESULTS, ROOT, new_figure, provenance, write_result
+from bench.common import RESULTS, ROOT, label_axes, new_figure, provenance, write_result
 
 DIMS = [8, 16, 32, 64, 128, 256]
 SETTINGS = {
@@ -115,12 +115,7 @@ def plot(summary: dict, dataset: str) -> None:
             ys = [100 * summary["per_dim"][str(d)][f"{key}_{metric}"]["mean"] for d in xs]
             es = [50 * summary["per_dim"][str(d)][f"{key}_{metric}"]["spread"] for d in xs]
             ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=label)
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("embedding dim")
-        ax.set_ylabel("top-1 (%)")
-        ax.set_title(f"{dataset}: {title}")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        label_axes(ax, "embedding dim", "top-1 (%)", f"{dataset}: {title}")
     fig.tight_layout()
     fig.savefig(RESULTS / f"mrl_accuracy_{dataset}.png", dpi=120)
 

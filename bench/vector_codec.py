@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.common import RESULTS, ROOT, new_figure, provenance, write_result
+from bench.common import RESULTS, ROOT, label_axes, new_figure, provenance, save_figure, write_result
 
 BUDGETS = [8, 12, 16, 24, 32, 48, 64]
 DIMS = [8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256]  # prefix lengths every baseline may use
@@ -206,14 +206,9 @@ def plot(results: dict) -> None:
                     marker="o",
                     label=key if key != "ours" else "vectors codec (ours)",
                 )
-        ax.set_xscale("log", base=2)
-        ax.set_xlabel("bytes per vector (codebooks amortised)")
-        ax.set_ylabel("recall@10 vs exact float32")
-        ax.set_title(f"{dataset}: {res['gallery']} x {res['dim']}-d ({res['model']})")
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(RESULTS / "vector_codec.png", dpi=120)
+        title = f"{dataset}: {res['gallery']} x {res['dim']}-d ({res['model']})"
+        label_axes(ax, "bytes per vector (codebooks amortised)", "recall@10 vs exact float32", title)
+    save_figure(fig, RESULTS / "vector_codec.png")
     print(f"wrote {RESULTS / 'vector_codec.png'}")
 
 
