@@ -31,7 +31,7 @@ import time
 
 import numpy as np
 
-from bench.common import RESULTS, ROOT, provenance, write_result
+from bench.common import RESULTS, ROOT, exact_top10, provenance, write_result
 
 OUT = RESULTS / "adaptive_retrieval.json"
 WORK = ROOT / "out" / "bench" / "adaptive_retrieval"
@@ -97,18 +97,9 @@ for row in q:
     r = ix.search(name, row[None], req)[0]
     lat.append(time.perf_counter() - t0)
     hits.append([h.ext_id for h in r])
-# VmHWM, not ru_maxrss: an exec'd child's ru_maxrss carries its parent's RSS at fork.
-hwm = [ln for ln in open("/proc/self/status") if ln.startswith("VmHWM:")][0].split()[1]
-print(json.dumps({"latency": lat, "hits": hits, "peak_rss": int(hwm) * 1024}))
+from codec.fuzz import peak_rss_bytes  # VmHWM: ru_maxrss would carry the parent's RSS at fork
+print(json.dumps({"latency": lat, "hits": hits, "peak_rss": peak_rss_bytes()}))
 """
-
-
-def exact_top10(q: np.ndarray, g: np.ndarray, rows: int = 64) -> np.ndarray:
-    """The exact full-dim top-10 by inner product, a block of queries at a time (1000 x 1M in one
-    product would be 4 GB)."""
-    return np.concatenate(
-        [np.argpartition(-(q[i : i + rows] @ g.T), 10, axis=1)[:, :10] for i in range(0, len(q), rows)]
-    )
 
 
 def run_config(

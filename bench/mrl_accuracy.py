@@ -24,7 +24,7 @@ import json
 import statistics
 import time
 
-from bench.common import RESULTS, ROOT, label_axes, new_figure, provenance, write_result
+from bench.common import RESULTS, ROOT, label_axes, new_figure, provenance, save_figure, write_result
 
 DIMS = [8, 16, 32, 64, 128, 256]
 SETTINGS = {
@@ -116,8 +116,7 @@ def plot(summary: dict, dataset: str) -> None:
             es = [50 * summary["per_dim"][str(d)][f"{key}_{metric}"]["spread"] for d in xs]
             ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=label)
         label_axes(ax, "embedding dim", "top-1 (%)", f"{dataset}: {title}")
-    fig.tight_layout()
-    fig.savefig(RESULTS / f"mrl_accuracy_{dataset}.png", dpi=120)
+    save_figure(fig, RESULTS / f"mrl_accuracy_{dataset}.png")
 
 
 def main() -> None:
