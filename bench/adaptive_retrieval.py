@@ -69,7 +69,7 @@ def augmented_gallery(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 def embed(images: np.ndarray) -> np.ndarray:
     from codec.embed.embedder import load_embedder
 
-    emb = load_embedder("fmnist-mrl")
+    emb = load_embedder("fmnist-mrl@v1")
     return np.concatenate([emb.embed_images(images[i : i + 20000]) for i in range(0, len(images), 20000)])
 
 

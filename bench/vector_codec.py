@@ -67,7 +67,7 @@ def embeddings(dataset: str, n_queries: int) -> tuple[np.ndarray, np.ndarray, st
         with np.load(cache) as z:
             return z["gallery"], z["queries"], str(z["model"])
     if dataset == "fashion-mnist":
-        ds, emb = load(dataset), load_embedder("fmnist-mrl")
+        ds, emb = load(dataset), load_embedder("fmnist-mrl@v1")
         g, q = emb.embed_images(ds.train_x), emb.embed_images(ds.test_x[:n_queries])
     else:
         ds, emb = load(dataset).limit(30000), load_embedder("wordnet-mrl")
@@ -83,7 +83,7 @@ def throughput() -> dict:
 
     out = {}
     img = load("fashion-mnist").test_x[:5000]
-    emb = load_embedder("fmnist-mrl")
+    emb = load_embedder("fmnist-mrl@v1")
     emb.embed_images(img[:64])  # warm-up
     t0 = time.perf_counter()
     emb.embed_images(img)

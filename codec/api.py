@@ -30,7 +30,8 @@ from codec.options import options_of
 from codec.progress import CancelToken, ProgressCallback, null_progress, with_eta
 
 BUILTIN_CODECS = ("codec.video.hnerv", "codec.vectors.codec")  # packages that register a codec when imported
-BUILTIN_TASKS = ("codec.embed.task",)  # modules that register a job kind (codec.tasks) when imported
+# modules that register a job kind (codec.tasks) when imported
+BUILTIN_TASKS = ("codec.embed.task", "codec.index.backfill")
 PLUGIN_GROUP = "neural_codec.codecs"  # entry points of installed third-party codecs
 
 _loaded = False

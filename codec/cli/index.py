@@ -44,7 +44,7 @@ class _RemoteIndex:
 
     def info(self, name: str) -> dict:
         c = self.client.get_collection(name)
-        return {
+        d = {
             "name": c.name,
             "model": c.model,
             "dims": list(c.dims),
@@ -53,12 +53,19 @@ class _RemoteIndex:
             "points": c.points,
             "engine": f"server {self.client.server}",
         }
+        if c.space and c.space != c.model:
+            d.update(space=c.space, model_dim=c.model_dim, full_space=c.full_space,
+                     points_by_new_model=c.points_by_new_model,
+                     searched_in=c.model if c.full_space else c.space)  # fmt: skip
+        return d
 
     def spec(self, name: str):
         from codec.index.spec import CollectionSpec
 
         i = self.info(name)
-        return CollectionSpec(i["name"], i["model"], tuple(i["dims"]), i["full_on_disk"], i["full_hnsw"])
+        return CollectionSpec(i["name"], i["model"], tuple(i["dims"]), i["full_on_disk"], i["full_hnsw"],
+                              space=i.get("space", ""), model_dim=i.get("model_dim", 0),
+                              full_space=i.get("full_space", False))  # fmt: skip
 
     def names(self) -> list[str]:
         return [c.name for c in self.client.list_collections()]
@@ -68,7 +75,12 @@ class _RemoteIndex:
 
     def add(self, name, ids, vectors, payloads=None, progress=None) -> int:
         labels = [str(p.get("label", "")) for p in payloads] if payloads else None
-        return self.client.upsert(name, list(ids), vectors, labels).points
+        sources = [str(p.get("source", "")) for p in payloads] if payloads else None
+        return self.client.upsert(name, list(ids), vectors, labels, sources).points
+
+    def upgrade(self, name: str, to: str) -> dict:
+        self.client.upgrade_collection(name, to)
+        return self.info(name)
 
     def remove(self, name: str, ids) -> None:
         self.client.delete_points(name, ids)
@@ -81,7 +93,7 @@ class _RemoteIndex:
 
         filt = {k: str(v) for k, v in search.filter.items() if not isinstance(v, list)}
         res = self.client.search(name, queries, search.k, search.mode, search.shortlist, filt)
-        return [[Hit(i, s, {"label": lb} if lb else {}) for i, s, lb in hs] for hs in res]
+        return [[Hit(i, s, pay) for i, s, pay in hs] for hs in res]
 
     def snapshot(self, name: str, path: Path) -> int:
         path.write_bytes(self.client.snapshot(name))
@@ -121,7 +133,8 @@ def _index(
 def _items(
     ix, spec, inputs: list[Path], texts: list[str], data_dir: str | None
 ) -> tuple[list[str], np.ndarray]:
-    """(external ids, full vectors) for the inputs: .npy rows, texts or image files."""
+    """(external ids, full vectors) for the inputs: .npy rows, texts or image files. Items are
+    embedded with the collection's model (after an upgrade, the new one)."""
     npys = [p for p in inputs if p.suffix.lower() == ".npy"]
     if npys:
         from codec.io.vectors import read_vectors
@@ -253,7 +266,10 @@ def add(
     ] = None,
     text: TextOpt = None,
     label: Annotated[str | None, typer.Option("--label", help="payload label for every item")] = None,
-    source: Annotated[str | None, typer.Option("--source", help="payload source for every item")] = None,
+    source: Annotated[
+        str | None,
+        typer.Option("--source", help="source for every item (default: the image's path, or the text)"),
+    ] = None,
     data_dir: DataDirOpt = None,
     index_url: UrlOpt = None,
     server: OptionalServerOpt = None,
@@ -266,9 +282,15 @@ def add(
     with _index(data_dir, index_url, server, token_file) as ix:
         spec = ix.spec(name)
         ids, vectors = _items(ix, spec, list(inputs or []), list(text or []), data_dir)
-        payload = {k: v for k, v in (("label", label), ("source", source)) if v is not None}
+        suffixes = {p.suffix.lower() for p in inputs or []}
+        npy, images = ".npy" in suffixes, not text and ".txt" not in suffixes
+        payloads = []
+        for item in ids:  # the source a backfill re-embeds: the image's path, or the text itself
+            own = None if npy else str(Path(item).resolve()) if images else item
+            src = source if source is not None else own
+            payloads.append({k: v for k, v in (("label", label), ("source", src)) if v is not None})
         with ProgressBar() as bar:
-            n = ix.add(name, ids, vectors, [payload] * len(ids), with_eta(bar))
+            n = ix.add(name, ids, vectors, payloads, with_eta(bar))
         total = ix.count(name)
     typer.echo(f"added {n} points to {name} ({total} in all)")
 
@@ -382,6 +404,95 @@ def restore(
         spec = ix.restore(snapshot_file, name, bar)
         n = ix.count(spec.name)
     typer.echo(f"restored {spec.name}: {n} points")
+
+
+RateOpt = Annotated[float, typer.Option("--rate", help="backfill: at most this many items/s (0: no limit)")]
+
+
+@index_app.command("upgrade")
+def upgrade(
+    name: str,
+    to: Annotated[str, typer.Option("--to", help="the new embedder (NAME@vN), compatible with the old one")],
+    backfill: Annotated[
+        bool, typer.Option("--backfill", help="then re-embed the old points from their sources (a job)")
+    ] = False,
+    rate: RateOpt = 0.0,
+    data_dir: DataDirOpt = None,
+    index_url: UrlOpt = None,
+    server: OptionalServerOpt = None,
+    token_file: TokenFileOpt = None,
+) -> None:
+    """Query and write a collection with a new model version; no stored vector is re-embedded."""
+    with _index(data_dir, index_url, server, token_file) as ix:
+        if isinstance(ix, _RemoteIndex):
+            i = ix.upgrade(name, to)
+        else:
+            from codec.models import ModelStore
+
+            ix.upgrade(name, ModelStore(data_dir).get(to).manifest)
+            i = ix.info(name)
+        typer.echo(
+            f"upgraded {name}: queries and new items use {i['model']}; its {i['points']} points stay"
+            f" searchable in {i.get('space', i['model'])}'s space (dims {','.join(map(str, i['dims']))})"
+        )
+        if backfill:
+            _backfill(ix, name, rate, data_dir, server, token_file)
+
+
+@index_app.command("backfill")
+def backfill_cmd(
+    name: str,
+    rate: RateOpt = 0.0,
+    data_dir: DataDirOpt = None,
+    index_url: UrlOpt = None,
+    server: OptionalServerOpt = None,
+    token_file: TokenFileOpt = None,
+) -> None:
+    """Re-embed an upgraded collection's old points with its new model (resumes where it stopped)."""
+    with _index(data_dir, index_url, server, token_file) as ix:
+        _backfill(ix, name, rate, data_dir, server, token_file)
+
+
+def _backfill(ix, name: str, rate: float, data_dir: str | None, server: str | None, token_file) -> None:
+    import signal
+
+    from codec.cli.progress import ProgressBar
+    from codec.errors import Cancelled
+    from codec.index.backfill import BackfillOptions, backfill
+    from codec.progress import CancelToken, with_eta
+
+    opts = BackfillOptions(collection=name, rate=rate)
+    opts.check()
+    if isinstance(ix, _RemoteIndex):
+        from codec.options import to_mapping
+
+        job_id = ix.client.submit_job("index.backfill", to_mapping(opts))
+        with ProgressBar() as bar:
+            job = ix.client.watch_job(job_id, bar)
+        info = dict(job.result_info)
+        typer.echo(
+            f"backfill job {job_id}: {info.get('rewritten', 0):.0f} re-embedded, {info.get('already', 0):.0f}"
+            f" already done, {info.get('unsourced', 0):.0f} without a source"
+            + ("; ranks in the new model's space" if info.get("full_space") else "")
+        )
+        return
+    from codec.models import ModelStore
+
+    cancel = CancelToken()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.cancel())
+    try:
+        with ProgressBar() as bar:
+            r = backfill(ix, opts, ModelStore(data_dir), with_eta(bar), cancel)
+    except Cancelled:
+        typer.echo("backfill stopped: rerun `codec index backfill` to continue (nothing is redone)", err=True)
+        raise typer.Exit(130) from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    where = "the new model's own space" if r.full_space else "the compatible space"
+    typer.echo(
+        f"backfilled {name}: {r.rewritten} re-embedded, {r.already} already done, {r.unsourced} without a"
+        f" source, {r.seconds:.1f} s; it ranks in {where}"
+    )
 
 
 def mount(app: typer.Typer) -> None:

@@ -39,6 +39,9 @@ def _size(n: int) -> str:
 def _summary(model) -> str:
     m = model.manifest
     tag = "  (shipped)" if model.shipped else ""
+    for rel in m.lineage:  # e.g. "  compatible with fmnist-mrl@v1 on dims 0..256"
+        dims = f" on dims {rel.dims[0]}..{rel.dims[1]}" if rel.dims else ""
+        tag += f"  {rel.relation} with {rel.model}{dims}"
     return (
         f"{m.spec:<28} {m.kind:<14} {_size(m.weights.bytes):>10}  {m.weights.sha256[:12]}  {m.created}{tag}"
     )

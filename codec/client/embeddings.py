@@ -85,11 +85,20 @@ class EmbeddingsApi(Connection):
     def delete_collection(self, name: str) -> None:
         self._unary(self.index.DeleteCollection, embeddings_pb2.CollectionRef(name=name))
 
-    def upsert(self, name: str, ids: Sequence[str], x: np.ndarray, labels: Sequence[str] | None = None):
+    def upgrade_collection(self, name: str, to: str) -> embeddings_pb2.Collection:
+        req = embeddings_pb2.UpgradeRequest(name=name, to=to)
+        return self._unary(self.index.UpgradeCollection, req)
+
+    def upsert(self, name: str, ids: Sequence[str], x: np.ndarray, labels: Sequence[str] | None = None,
+               sources: Sequence[str] | None = None):  # fmt: skip
         def messages():
             for start in range(0, len(ids), UPSERT_BATCH):
                 end = start + UPSERT_BATCH
-                pays = [embeddings_pb2.Payload(label=lb) for lb in labels[start:end]] if labels else []
+                pays = []
+                if labels or sources:
+                    lbs = list(labels or [""] * len(ids))[start:end]
+                    srcs = list(sources or [""] * len(ids))[start:end]
+                    pays = [embeddings_pb2.Payload(label=a, source=b) for a, b in zip(lbs, srcs, strict=True)]
                 yield embeddings_pb2.UpsertRequest(
                     collection=name if start == 0 else "",
                     ids=list(ids[start:end]),
@@ -102,11 +111,16 @@ class EmbeddingsApi(Connection):
         )
 
     def search(self, name: str, queries: np.ndarray, k: int = 10, mode: str = "adaptive", shortlist: int = 0,
-               filter: dict[str, str] | None = None) -> list[list[tuple[str, float, str]]]:  # fmt: skip
+               filter: dict[str, str] | None = None) -> list[list[tuple[str, float, dict]]]:  # fmt: skip
+        """Per query: (id, score, payload fields that are set)."""
         req = embeddings_pb2.SearchRequest(collection=name, queries=to_matrix(queries), k=k, mode=mode,
                                            shortlist=shortlist, filter=filter or {})  # fmt: skip
         r = self._unary(self.index.Search, req)
-        return [[(h.id, h.score, h.payload.label) for h in n.hits] for n in r.results]
+        fields = ("label", "source", "model")
+        def payload(p) -> dict:
+            return {f: getattr(p, f) for f in fields if getattr(p, f)}
+
+        return [[(h.id, h.score, payload(h.payload)) for h in n.hits] for n in r.results]
 
     def snapshot(self, name: str) -> bytes:
         ref = embeddings_pb2.CollectionRef(name=name)

@@ -84,8 +84,9 @@ def load_embedder(spec: str, store=None, device: str = "cpu") -> Embedder:
     try:
         encoder = build_encoder(arch)
         encoder.load_state_dict({k[8:]: v for k, v in tensors.items() if k.startswith("encoder.")})
-    except (KeyError, RuntimeError, TypeError) as e:
+    except (KeyError, RuntimeError, TypeError, ValueError) as e:
         raise ModelMismatch(f"{manifest.spec}: weights do not fit its arch ({type(e).__name__})") from None
+    _fold_parametrizations(encoder)
     dev = pick_device(device)
     return Embedder(
         manifest.spec,
@@ -95,6 +96,17 @@ def load_embedder(spec: str, store=None, device: str = "cpu") -> Embedder:
         encoder.to(dev).eval(),
         dev,
     )
+
+
+def _fold_parametrizations(module: torch.nn.Module) -> None:
+    """Replace parametrized weights (BT²'s orthogonal maps) by their values: embedding then costs
+    a plain matmul instead of a matrix exponential per call."""
+    from torch.nn.utils import parametrize
+
+    for m in module.modules():
+        if parametrize.is_parametrized(m):
+            for name in list(m.parametrizations):
+                parametrize.remove_parametrizations(m, name, leave_parametrized=True)
 
 
 def read_inputs(paths: list[str | os.PathLike[str]]) -> np.ndarray:

@@ -43,10 +43,35 @@ class TrainEmbedderOptions:
     limit: int = option(0, "train on at most this many items, a fixed random subset (0: all)", lo=0, hi=10**9)
     seed: int = option(0, "random seed", lo=0, hi=2**31 - 1)
     device: str = option("auto", "where to train: " + DEVICE_HELP)
+    compatible_with: str = option(
+        "",
+        "train a new version whose first dims search this model's vectors (NAME@vN); the compatible"
+        " part is that model's full size, at each of its nesting dims",
+    )
+    method: str = option("bt2", "with --compatible-with: bt2 (basis transformation, extra dims) or bct",
+                         choices=("bt2", "bct"))  # fmt: skip
+    extra_dims: int = option(64, "BT²: dims added after the compatible part", lo=1, hi=4096)
+    compat_dims: str = option(
+        "",
+        "train compatibility at these of the old model's nesting dims only, comma-separated"
+        " (default: all of them, so adaptive search keeps working across versions)",
+    )
+    reference: str = option(
+        "",
+        "BT²: an independently trained new model (NAME@vN) the new features stay close to"
+        " (default: train one first, with these options and no compatibility)",
+    )
 
     def check(self) -> None:
         check_device_name(self.device)
         self.nesting()
+        if self.compatible_with:
+            from codec.models.manifest import parse_spec
+
+            if parse_spec(self.compatible_with)[1] is None:
+                raise InvalidInput(f"--compatible-with takes NAME@vN, got {self.compatible_with!r:.80}")
+        elif self.reference:
+            raise InvalidInput("--reference is for --compatible-with --method bt2")
 
     def nesting(self) -> list[int]:
         if not self.dims:

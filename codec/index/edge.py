@@ -1,5 +1,6 @@
 """Qdrant Edge (`qdrant-edge-py`), the Qdrant engine in-process: one shard per collection, under
-`<data dir>/index/<name>/` with the collection record beside it (`collection.json`).
+`<data dir>/index/<name>/` with the collection record beside it (`collection.json`; an upgrade
+replaces it atomically).
 
 Writes go through the shard's write-ahead log, so an acknowledged upsert survives kill -9; `flush`
 (called at the end of every add) also makes it survive power loss. The WAL locks the directory:
@@ -84,6 +85,19 @@ class EdgeBackend:
         self._open[spec.name] = qe.EdgeShard.create(str(d / "shard"), cfg)
         (d / (RECORD + ".tmp")).write_text(spec.to_json())
         (d / (RECORD + ".tmp")).replace(d / RECORD)
+
+    def set_spec(self, spec: CollectionSpec) -> None:
+        """Replace a collection's record (an upgrade): atomically, so a crash leaves one or the other."""
+        d = self._dir(spec.name)
+        if not (d / RECORD).exists():
+            raise InvalidInput(f"no collection named {spec.name}")
+        (d / (RECORD + ".tmp")).write_text(spec.to_json())
+        (d / (RECORD + ".tmp")).replace(d / RECORD)
+        self._specs[spec.name] = spec
+
+    def existing(self, name: str, ids: Sequence[int]) -> set[int]:
+        pts = self._shard(name).retrieve([int(i) for i in ids], False, False)
+        return {int(p.id) for p in pts}
 
     def spec(self, name: str) -> CollectionSpec:
         if name not in self._specs:

@@ -58,6 +58,14 @@ class QdrantBackend:
             raise InvalidInput(f"collection {name} was not made by neural-codec")
         return CollectionSpec.from_json(meta[META_KEY])
 
+    def set_spec(self, spec: CollectionSpec) -> None:
+        self.spec(spec.name)
+        self.client.update_collection(spec.name, metadata={META_KEY: spec.to_json()})
+
+    def existing(self, name: str, ids: Sequence[int]) -> set[int]:
+        pts = self.client.retrieve(name, [int(i) for i in ids], with_payload=False, with_vectors=False)
+        return {int(p.id) for p in pts}
+
     def names(self) -> list[str]:
         return sorted(c.name for c in self.client.get_collections().collections)
 

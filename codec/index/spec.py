@@ -13,7 +13,8 @@ NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,63}$")
 MODES = ("full", "hnsw", "adaptive", "funnel")
 MAX_K = 10_000
 MAX_SHORTLIST = 100_000
-PAYLOAD_FIELDS = ("ext_id", "label", "source")
+PAYLOAD_FIELDS = ("ext_id", "label", "source", "model")  # model: the embedder that wrote the point
+WRITTEN_FIELDS = ("model", "space")  # set by the index on every point, never by a caller
 
 
 def check_collection_name(name: str) -> str:
@@ -39,12 +40,38 @@ class CollectionSpec:
     full_on_disk: bool = True  # the full vectors on disk (mmap); short ones always in RAM
     full_hnsw: bool = False  # an HNSW graph on the full vectors (for `hnsw` mode); short ones always have one
     extra: dict[str, Any] = field(default_factory=dict)
+    # After `codec index upgrade` (docs/EMBEDDINGS.md): `model` embeds queries and new items, and
+    # the collection's vectors stay in `space`, the model it was filled by; a `model` vector is
+    # model_dim long and its first full_dim dims lie in `space`. Its whole vectors are kept in the
+    # `shadow` collection; `full_space` says the shadow holds every point (backfill finished), so
+    # searches rank there, in the new model's own space.
+    space: str = ""  # "" : the same as model (never upgraded)
+    model_dim: int = 0  # 0 : full_dim
+    shadow: str = ""
+    full_space: bool = False
+    shadow_of: str = ""  # set on a shadow collection: the collection it belongs to
 
     def __post_init__(self) -> None:
         check_collection_name(self.name)
         d = tuple(self.dims)
         if not d or list(d) != sorted(set(d)) or d[0] < 1 or d[-1] > 65536:
             raise InvalidInput(f"prefix dims must be ascending and distinct in 1..65536, got {list(d)}")
+        if self.model_dim and not d[-1] <= self.model_dim <= 65536:
+            raise InvalidInput(f"model_dim {self.model_dim} must be in {d[-1]}..65536")
+
+    @property
+    def space_model(self) -> str:
+        """The model whose space the stored vectors are searchable in."""
+        return self.space or self.model
+
+    @property
+    def query_dim(self) -> int:
+        """The size of the model's vectors, which queries and new items come in."""
+        return self.model_dim or self.full_dim
+
+    @property
+    def upgraded(self) -> bool:
+        return bool(self.space) and self.space != self.model
 
     @property
     def short_dim(self) -> int:
@@ -64,7 +91,9 @@ class CollectionSpec:
         try:
             d = json.loads(text)
             return cls(d["name"], d["model"], tuple(int(x) for x in d["dims"]), bool(d["full_on_disk"]),
-                       bool(d["full_hnsw"]), dict(d.get("extra", {})))  # fmt: skip
+                       bool(d["full_hnsw"]), dict(d.get("extra", {})), str(d.get("space", "")),
+                       int(d.get("model_dim", 0)), str(d.get("shadow", "")), bool(d.get("full_space", False)),
+                       str(d.get("shadow_of", "")))  # fmt: skip
         except (ValueError, KeyError, TypeError) as e:
             raise InvalidInput(f"not a collection record ({type(e).__name__})") from None
 

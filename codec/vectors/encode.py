@@ -59,18 +59,26 @@ def _block_rows(count: int) -> int:
     return max(65536, -(-count // 4000))
 
 
-def resolve_model(spec: str, dim: int) -> tuple[ModelRef, list[int]]:
-    """The embedder named by --model: its ref for the header, and its nesting dims."""
+def resolve_model(spec: str, dim: int) -> tuple[list[ModelRef], list[int]]:
+    """The embedder named by --model: refs for the header, and its nesting dims. A model trained
+    compatible with an older one (BT², BCT) also names that one, role "space": the file's vectors
+    (their first dims) are searchable among that model's vectors."""
     from codec.models import default_store
 
-    m = default_store().get(spec).manifest
+    store = default_store()
+    m = store.get(spec).manifest
     if m.kind != "embedder":
         raise InvalidInput(f"--model {spec} is a {m.kind}, not an embedder")
     full = m.arch.get("dim")
     if full != dim:
         raise InvalidInput(f"--model {m.spec} makes {full}-d vectors; these are {dim}-d")
     nesting = [int(d) for d in m.arch.get("dims", []) if isinstance(d, int)]
-    return ModelRef(m.name, m.version, m.sha256, "embedder"), nesting
+    refs = [ModelRef(m.name, m.version, m.sha256, "embedder")]
+    compatible = next((r for r in m.lineage if r.relation == "compatible"), None)
+    if compatible is not None:
+        old = store.get(compatible.model).manifest
+        refs.append(ModelRef(old.name, old.version, old.sha256, "space"))
+    return refs, nesting
 
 
 def _container(cfg: VectorConfig, t: Transform, q: np.ndarray, refs: list[ModelRef]) -> Container:
@@ -117,8 +125,7 @@ def encode_vectors(
     unit = unit_in if opts.normalize == "auto" else opts.normalize == "yes"
     refs, nesting = [], None
     if opts.model:
-        ref, nesting = resolve_model(opts.model, dim)
-        refs = [ref]
+        refs, nesting = resolve_model(opts.model, dim)
     pca = not opts.model
     budget = opts.bytes_per_vector * count
     candidates = candidate_dims(dim, nesting, opts.max_dims)

@@ -127,24 +127,21 @@ class EmbeddingServicer(_Base, embeddings_pb2_grpc.EmbeddingServiceServicer):
 def _collection(info: dict) -> embeddings_pb2.Collection:
     return embeddings_pb2.Collection(
         name=info["name"], model=info["model"], dims=info["dims"], full_in_ram=not info["full_on_disk"],
-        full_hnsw=info["full_hnsw"], points=info.get("points", 0),
+        full_hnsw=info["full_hnsw"], points=info.get("points", 0), space=info.get("space", ""),
+        model_dim=info.get("model_dim", 0), full_space=info.get("full_space", False),
+        points_by_new_model=info.get("points_by_new_model", 0),
     )  # fmt: skip
 
 
 class IndexServicer(_Base, embeddings_pb2_grpc.IndexServiceServicer):
     def __init__(self, limits: Limits, executor: ThreadPoolExecutor, data_dir: Path) -> None:
         super().__init__(limits, executor, data_dir)
-        self._index = None
-        self._lock = threading.Lock()
 
     @property
     def index(self):
-        with self._lock:
-            if self._index is None:
-                from codec.index.index import open_index
+        from codec.index.index import shared_index
 
-                self._index = open_index(data_dir=self.data_dir)
-            return self._index
+        return shared_index(self.data_dir)  # the one the index.backfill jobs use too
 
     @rpc_errors
     async def CreateCollection(self, request, context) -> embeddings_pb2.Collection:
@@ -221,10 +218,22 @@ class IndexServicer(_Base, embeddings_pb2_grpc.IndexServiceServicer):
             n = out.results.add()
             for h in hs:
                 p = embeddings_pb2.Payload(
-                    label=str(h.payload.get("label", "")), source=str(h.payload.get("source", ""))
-                )
+                    label=str(h.payload.get("label", "")), source=str(h.payload.get("source", "")),
+                    model=str(h.payload.get("model", "")),
+                )  # fmt: skip
                 n.hits.add(id=h.ext_id, score=h.score, payload=p)
         return out
+
+    @rpc_errors
+    async def UpgradeCollection(self, request, context) -> embeddings_pb2.Collection:
+        from codec.models import ModelStore
+
+        def upgrade() -> dict:
+            manifest = ModelStore(self.data_dir).get(request.to).manifest  # ModelMismatch if unknown
+            self.index.upgrade(request.name, manifest)
+            return self.index.info(request.name)
+
+        return _collection(await self.run(upgrade))
 
     @rpc_errors
     async def Snapshot(self, request, context):
@@ -236,5 +245,6 @@ class IndexServicer(_Base, embeddings_pb2_grpc.IndexServiceServicer):
                     yield embeddings_pb2.SnapshotChunk(data=chunk)
 
     def close(self) -> None:
-        if self._index is not None:
-            self._index.close()
+        from codec.index.index import close_shared
+
+        close_shared(self.data_dir)

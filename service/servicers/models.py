@@ -17,6 +17,11 @@ def _model(stored) -> models_pb2.Model:
         weights_bytes=m.weights.bytes,
         shipped=stored.shipped,
         manifest_json=m.to_json().decode(),
+        lineage=[
+            models_pb2.Lineage(relation=r.relation, model=r.model, dims_start=r.dims[0] if r.dims else 0,
+                               dims_stop=r.dims[1] if r.dims else 0, note=r.note or "")
+            for r in m.lineage
+        ],  # fmt: skip
     )
 
 

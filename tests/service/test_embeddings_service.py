@@ -13,7 +13,7 @@ from PIL import Image
 
 from codec import api
 from codec.client import CodecClient, RetryPolicy
-from codec.errors import CodecError
+from codec.errors import CodecError, InvalidInput, ModelMismatch
 from codec.rpc import embeddings_pb2, embeddings_pb2_grpc
 from tests.index.test_index import pca_ordered
 from tests.vectors.conftest import DATA, pixel_vectors
@@ -41,9 +41,9 @@ def test_embed_matches_the_library_at_every_nesting_dim(client):
 
     with np.load(DATA) as d:
         items = d["test_x"][:5]
-    local = load_embedder("fmnist-mrl")
+    local = load_embedder("fmnist-mrl@v1")
     for dim in (8, 64, 256):
-        spec, v = client.embed("fmnist-mrl", dim, images=[png(a) for a in items])
+        spec, v = client.embed("fmnist-mrl@v1", dim, images=[png(a) for a in items])
         assert spec == "fmnist-mrl@v1" and v.shape == (5, dim)
         assert np.allclose(v, local.embed_images(items, dim), atol=1e-5)
 
@@ -69,7 +69,7 @@ def test_collections_over_grpc(client):
     hits = client.search("fm", g[:4] + 0.01, k=3, mode="full")
     assert [h[0][0] for h in hits] == ["i0", "i1", "i2", "i3"]
     hits = client.search("fm", g[:4], k=3, filter={"label": "odd"})
-    assert all(lb == "odd" for hs in hits for _, _, lb in hs)
+    assert all(p["label"] == "odd" for hs in hits for _, _, p in hs)
     assert client.get_collection("fm").points == 300
     assert len(client.snapshot("fm")) > 300 * 196 * 4
 
@@ -133,7 +133,7 @@ def test_cli_embed_encode_and_decode_through_the_server(server, tmp_path, capsys
     for i, a in enumerate(items):
         paths.append(tmp_path / f"{i}.png")
         Image.fromarray(a).save(paths[-1])
-    args = ["embed", "--model", "fmnist-mrl", "--dim", "16", *map(str, paths), "-o"]
+    args = ["embed", "--model", "fmnist-mrl@v1", "--dim", "16", *map(str, paths), "-o"]
     assert main([*args, str(tmp_path / "l.npy")]) == 0
     assert main([*args, str(tmp_path / "r.npy"), "--server", server.target]) == 0
     assert np.allclose(np.load(tmp_path / "l.npy"), np.load(tmp_path / "r.npy"), atol=1e-5)
@@ -178,7 +178,47 @@ def test_cli_index_through_the_server(server, tmp_path, capsys):
     for i, a in enumerate(items):
         paths.append(str(tmp_path / f"{i}.png"))
         Image.fromarray(a).save(paths[-1])
-    assert "prefixes 16, 256 of fmnist-mrl@v1" in run("index", "create", "shop", "--model", "fmnist-mrl")
+    assert "prefixes 16, 256 of fmnist-mrl@v1" in run("index", "create", "shop", "--model", "fmnist-mrl@v1")
     assert "added 6 points" in run("index", "add", "shop", *paths)
     out = run("index", "search", "shop", paths[3], "--k", "1", "--json")
     assert json.loads(out)["hits"][0]["id"] == paths[3]
+    # `codec index upgrade --server`: v2 queries (embedded there) search the v1 points at once
+    assert "queries and new items use fmnist-mrl@v2" in run(
+        "index", "upgrade", "shop", "--to", "fmnist-mrl@v2"
+    )
+    hits = json.loads(run("index", "search", "shop", paths[3], "--k", "3", "--json"))["hits"]
+    assert paths[3] in [h["id"] for h in hits] and {h["model"] for h in hits} == {"fmnist-mrl@v1"}
+
+
+def test_upgrade_and_backfill_over_grpc(server, client, tmp_path):
+    """A collection filled by v1 answers v2 queries once UpgradeCollection returns; the backfill
+    job re-embeds its points from sources under the server's data dir; bad upgrades get clear codes."""
+    with np.load(DATA) as d:
+        x, y = d["test_x"][:60], d["test_y"][:60]
+    sources = tmp_path / "data" / "sources"  # the server reads image sources only under here
+    sources.mkdir(parents=True)
+    paths = []
+    for i, a in enumerate(x[:50]):
+        paths.append(sources / f"{i}.png")
+        paths[-1].write_bytes(png(a))
+    client.create_collection("shop", "fmnist-mrl@v1", [16, 256])
+    _, g = client.embed("fmnist-mrl@v1", images=[p.read_bytes() for p in paths])
+    client.upsert("shop", [p.name for p in paths], g, [str(v) for v in y[:50]], [str(p) for p in paths])
+    with pytest.raises(ModelMismatch, match="no model fmnist-mrl@v9"):  # FAILED_PRECONDITION
+        client.upgrade_collection("shop", "fmnist-mrl@v9")
+    with pytest.raises(InvalidInput, match=r"lineage: none"):  # INVALID_ARGUMENT, with the lineage
+        client.upgrade_collection("shop", "wordnet-mrl@v1")
+    c = client.upgrade_collection("shop", "fmnist-mrl@v2")
+    assert (c.model, c.space, c.model_dim, c.full_space) == ("fmnist-mrl@v2", "fmnist-mrl@v1", 320, False)
+    assert client.get_model("fmnist-mrl@v2").lineage[0].model == "fmnist-mrl@v1"
+    _, q = client.embed("fmnist-mrl@v2", images=[png(a) for a in x[50:]])
+    hits = client.search("shop", q, k=1, mode="full")
+    assert np.mean([h[0][2]["label"] == str(t) for h, t in zip(hits, y[50:], strict=True)]) >= 0.6
+    assert all(h[0][2]["model"] == "fmnist-mrl@v1" for h in hits)  # no point was re-embedded
+    job = client.submit_job("index.backfill", {"collection": "shop", "batch": 16})
+    info = dict(client.watch_job(job, lambda e: None).result_info)
+    assert (info["rewritten"], info["unsourced"], info["full_space"]) == (50.0, 0.0, 1.0)
+    c = client.get_collection("shop")
+    assert c.full_space and c.points == c.points_by_new_model == 50
+    hits = client.search("shop", q, k=1, mode="full")
+    assert all(h[0][2]["model"] == "fmnist-mrl@v2" for h in hits)
