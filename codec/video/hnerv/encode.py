@@ -30,6 +30,7 @@ from codec.video.hnerv.config import HNeRVConfig, solve_config
 from codec.video.hnerv.decode import render
 from codec.video.hnerv.model import HNeRV
 from codec.video.hnerv.options import EncodeOptions
+from codec.video.hnerv.plan import Plan, long_plan_advice, make_plan
 from codec.video.hnerv.train import TrainConfig, Trainer, decoder_weights
 
 BITS_PER_PARAM_GUESS = 6.0  # 8-bit codes after entropy coding; refined after training
@@ -53,6 +54,7 @@ class EncodeResult:
     stages: dict[str, dict[str, float]] = field(default_factory=dict)  # stage -> {psnr, bpp}
     config: dict = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    plan: dict = field(default_factory=dict)  # what was planned before training (plan.Plan)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -104,12 +106,18 @@ class _SegmentEncoder:
         target_bytes: float | None,
         ckpt: Path | None,
         fingerprint: str,
+        plan: Plan,
+        deadline_s: float = 0.0,
     ) -> None:
         self.cfg, self.frames, self.opts, self.device = cfg, frames, opts, device
         self.target_bytes = target_bytes
         self.hw = frames.shape[1:3]
         tcfg = TrainConfig(
-            epochs=opts.epochs,
+            epochs=plan.epochs,
+            prune_epochs=plan.prune_epochs,
+            quant_epochs=plan.quant_epochs,
+            deadline_s=deadline_s,
+            max_epochs=opts.epochs,
             lr=opts.lr,
             batch_size=opts.batch_size,
             loss=opts.loss,
@@ -207,6 +215,37 @@ class _SegmentEncoder:
         return state.weight_bits, wdata, edata, rec
 
 
+def _plan(
+    src: Path, whole: np.ndarray | None, t: int, seg_len: int, h: int, w: int, opts: EncodeOptions,
+    device: torch.device, solve, budget: float, t_start: float, work: Path | None, resume: bool,
+    progress: ProgressCallback,
+) -> tuple[Plan, HNeRVConfig]:  # fmt: skip
+    """The plan (plan.py), printed before training; a resumed encode keeps the one it started with."""
+    from codec.io.video import read_frames
+
+    path = work / "plan.json" if work is not None else None
+    if resume and path is not None and path.exists():
+        plan = Plan.from_dict(json.loads(path.read_text()))
+        cfg = solve(plan.size_m)
+        progress(ProgressEvent(phase="plan", message=f"resumed {plan.message()}"))
+        return plan, cfg
+    progress(ProgressEvent(phase="plan", message="timing a few training steps of this model on the clip"))
+    n = min(seg_len, opts.batch_size)
+    first = whole[:n] if whole is not None else read_frames(src, 0, n)[0]  # the clip's own frames
+    plan, cfg = make_plan(
+        solve, budget / 1e6, lambda c: _pad(first, c.height, c.width), t, (h, w), t * h * w, opts, device,
+        time.perf_counter() - t_start, opts.bpp, can_shrink=opts.bpp is None,
+    )  # fmt: skip
+    if path is not None:
+        path.write_text(json.dumps(plan.to_dict()))
+    metrics = {"seconds_per_epoch": plan.epoch_s, "estimated_seconds": plan.total_s,
+               "expected_bpp": plan.expected_bpp}  # fmt: skip
+    progress(ProgressEvent(phase="plan", message=plan.message(), metrics=metrics))
+    for note in plan.notes:
+        progress(ProgressEvent(phase="plan", message=note))
+    return plan, cfg
+
+
 def encode_video(
     input_path: str | Path,
     output_path: str | Path,
@@ -243,8 +282,11 @@ def encode_video(
         budget = max(target_bytes, 1) * 8 / BITS_PER_PARAM_GUESS
     else:
         budget = opts.size * 1e6
-    seg_budget = budget * seg_len / t  # every segment gets the same architecture
-    cfg = solve_config(h, w, seg_len, seg_budget)
+
+    def solve(size_m: float) -> HNeRVConfig:  # every segment gets the same architecture
+        return solve_config(h, w, seg_len, size_m * 1e6 * seg_len / t)
+
+    cfg = solve(budget / 1e6)
     warnings = degenerate_input_warnings(w, h, t, cfg)
     for warning in warnings:
         progress(ProgressEvent(phase="read", message=f"warning: {warning}"))
@@ -254,6 +296,13 @@ def encode_video(
     else:
         work = Path(work_dir)
         work.mkdir(parents=True, exist_ok=True)
+    plan, cfg = _plan(src, whole, t, seg_len, h, w, opts, device, solve, budget, t_start, work, resume,
+                      progress)  # fmt: skip
+    warnings += plan.notes
+    advice = long_plan_advice(plan)
+    if advice:
+        warnings.append(advice)
+        progress(ProgressEvent(phase="plan", message=f"warning: {advice}"))
     seg_out, frame_psnr, stages, train_s, n_params, epochs_run = [], [], {}, 0.0, 0, 0
     for k, (a, b) in enumerate(bounds):
         seg_frames = whole if whole is not None else read_frames(src, a, b)[0]
@@ -270,7 +319,11 @@ def encode_video(
             progress(ev)
 
         seg_target = None if target_bytes is None else target_bytes * (b - a) / t
-        enc = _SegmentEncoder(cfg, seg_frames, opts, device, seg_target, ckpt, fp)
+        deadline = 0.0
+        if plan.time_limit_s:  # when this segment's training must end: its share of what is left
+            left = plan.time_limit_s - (time.perf_counter() - t_start) - plan.post_s
+            deadline = time.monotonic() + max(1.0, left * (b - a) / max(1, t - a))
+        enc = _SegmentEncoder(cfg, seg_frames, opts, device, seg_target, ckpt, fp, plan, deadline)
         wbits, wdata, edata, rec = enc.run(seg_progress, cancel)
         seg_out.append((b - a, wbits, wdata, edata))
         frame_psnr.append(psnr(rec, seg_frames).per_frame)
@@ -321,6 +374,7 @@ def encode_video(
             "segments": len(bounds),
         },
         warnings=warnings,
+        plan=plan.to_dict(),
     )
     result.stages["entropy_coded"] = {"psnr": result.psnr, "bpp": result.bpp}
     if work is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from codec.device import DEVICE_HELP, check_device_name
+from codec.durations import parse_duration
 from codec.errors import InvalidInput
 from codec.options import option
 
@@ -59,6 +60,11 @@ class EncodeOptions:
         10, "write a resumable checkpoint every N epochs", unit="epochs", lo=0, hi=10**6
     )
     max_frames: int = option(0, "encode only the first N frames (0: all)", unit="frames", lo=0, hi=10**7)
+    time_limit: str = option(
+        "",
+        "finish the whole encode within this time, e.g. 10m or 2h: the epochs (and, when even a few do"
+        " not fit, a smaller --size) are fitted from the step time measured on the clip",
+    )
     compile: bool = option(False, "torch.compile the training step (CUDA only)", remote=False)
 
     def check(self) -> None:
@@ -68,6 +74,8 @@ class EncodeOptions:
             raise InvalidInput("give either --size or --bpp, not both")
         if self.size is None and self.bpp is None:
             self.size = DEFAULT_SIZE
+        if self.time_limit:
+            parse_duration(self.time_limit)
 
 
 @dataclass

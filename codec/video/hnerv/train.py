@@ -46,6 +46,8 @@ class TrainConfig:
     checkpoint_every: int = 10  # epochs
     seed: int = 0
     compile: bool = False  # torch.compile the step on CUDA
+    deadline_s: float = 0.0  # > 0: time.monotonic() by which training must end (--time-limit; plan.Deadline)
+    max_epochs: int = 0  # with a deadline: the asked epochs, which an early re-fit may grow back to
 
     def stage_epochs(self, prune_ratio: float) -> dict[str, int]:
         extra = max(1, self.epochs // 10)
@@ -272,11 +274,36 @@ class Trainer:
                         extra={"overall_step": done, "overall_total": total},
                     )
                 )
+                if stage == "train" and self.cfg.deadline_s > 0:
+                    epochs = self._fit_deadline(plan, progress)
+                    total = sum(plan.values())
                 if self.cfg.checkpoint_every and self.state.epoch % self.cfg.checkpoint_every == 0:
                     self.save_checkpoint()
             self.state.stage_psnr[stage] = self.state.last_psnr
         self.model.eval()
         return self.state
+
+    def _fit_deadline(self, plan: dict[str, int], progress: ProgressCallback) -> int:
+        """Float-training epochs that fit the deadline at the measured epoch time (plan.Deadline);
+        the cosine schedule continues from the new fraction."""
+        from codec.video.hnerv.plan import Deadline
+
+        st = self.state
+        if st.epoch == 1:  # the first epoch pays one-time setup: measure from its end
+            self._first_epoch_end = (time.monotonic(), st.seconds)
+            return self.cfg.epochs
+        _, s1 = getattr(self, "_first_epoch_end", (None, 0.0))
+        per_epoch = (st.seconds - s1) / max(1, st.epoch - 1)
+        later = plan["prune"] + plan["quant"] + 1 / 3  # + the evaluation render between stages
+        deadline = Deadline(self.cfg.deadline_s)
+        fitted = deadline.fit(st.epoch, self.cfg.epochs, per_epoch, later, self.cfg.max_epochs)
+        said = getattr(self, "_said_epochs", self.cfg.epochs)
+        if abs(fitted - said) >= max(2, said // 20):  # say so when it moves by 5%, not every epoch
+            note = f"--time-limit: {fitted} training epochs, not {said}, at the speed measured"
+            progress(ProgressEvent(phase="train", step=st.epoch, total=fitted, message=note))
+            self._said_epochs = fitted
+        self.cfg.epochs = plan["train"] = fitted
+        return self.cfg.epochs
 
     def _event(
         self,
