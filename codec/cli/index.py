@@ -407,6 +407,7 @@ def restore(
 
 
 RateOpt = Annotated[float, typer.Option("--rate", help="backfill: at most this many items/s (0: no limit)")]
+BatchOpt = Annotated[int, typer.Option("--batch", help="backfill: points embedded and written together")]
 
 
 @index_app.command("upgrade")
@@ -417,6 +418,7 @@ def upgrade(
         bool, typer.Option("--backfill", help="then re-embed the old points from their sources (a job)")
     ] = False,
     rate: RateOpt = 0.0,
+    batch: BatchOpt = 256,
     data_dir: DataDirOpt = None,
     index_url: UrlOpt = None,
     server: OptionalServerOpt = None,
@@ -436,13 +438,14 @@ def upgrade(
             f" searchable in {i.get('space', i['model'])}'s space (dims {','.join(map(str, i['dims']))})"
         )
         if backfill:
-            _backfill(ix, name, rate, data_dir, server, token_file)
+            _backfill(ix, name, rate, batch, data_dir)
 
 
 @index_app.command("backfill")
 def backfill_cmd(
     name: str,
     rate: RateOpt = 0.0,
+    batch: BatchOpt = 256,
     data_dir: DataDirOpt = None,
     index_url: UrlOpt = None,
     server: OptionalServerOpt = None,
@@ -450,19 +453,20 @@ def backfill_cmd(
 ) -> None:
     """Re-embed an upgraded collection's old points with its new model (resumes where it stopped)."""
     with _index(data_dir, index_url, server, token_file) as ix:
-        _backfill(ix, name, rate, data_dir, server, token_file)
+        _backfill(ix, name, rate, batch, data_dir)
 
 
-def _backfill(ix, name: str, rate: float, data_dir: str | None, server: str | None, token_file) -> None:
+def _backfill(ix, name: str, rate: float, batch: int, data_dir: str | None) -> None:
     import signal
 
     from codec.cli.progress import ProgressBar
     from codec.errors import Cancelled
     from codec.index.backfill import BackfillOptions, backfill
+    from codec.options import validate
     from codec.progress import CancelToken, with_eta
 
-    opts = BackfillOptions(collection=name, rate=rate)
-    opts.check()
+    opts = BackfillOptions(collection=name, rate=rate, batch=batch)
+    validate(opts)
     if isinstance(ix, _RemoteIndex):
         from codec.options import to_mapping
 

@@ -80,14 +80,14 @@ def backfill(
         if exts:
             ix.add(spec.name, exts, vecs, kept, optimize=False, model=spec.model)
             r.rewritten += len(exts)
-            if opts.rate > 0:  # hold the average at the rate limit
-                time.sleep(max(0.0, r.rewritten / opts.rate - (time.monotonic() - t0)))
         done += len(pays)
         if time.monotonic() - last >= 1.0 or done >= total:
             last = time.monotonic()
             rate = r.rewritten / max(1e-9, last - t0)
             progress(ProgressEvent(phase="backfill", step=done, total=total,
                                    metrics={"rewritten": r.rewritten, "items_per_s": rate}))  # fmt: skip
+        if opts.rate > 0 and exts:  # hold the average at the rate limit
+            time.sleep(max(0.0, r.rewritten / opts.rate - (time.monotonic() - t0)))
     progress(ProgressEvent(phase="index", message="building the graphs"))
     ix.backend.optimize(spec.name)
     if spec.shadow:
@@ -109,8 +109,10 @@ def _embed_sources(emb, pays: list[dict], root: Path | None) -> tuple[list[str],
             continue
         if emb.kind == "image":
             path = Path(src)
-            if root is not None and not _under(path, root):
-                continue
+            if root is not None:  # read what the check saw: the resolved path, inside the root
+                if not _under(path, root):
+                    continue
+                path = path.resolve()
             if not path.is_file():
                 continue
             items.append(path)

@@ -214,3 +214,59 @@ def test_vector_files_from_v2_name_the_space_they_search(fm, models, tmp_path):
     api.encode(tmp_path / "v2.npy", tmp_path / "v2.ncv", "vectors", {"bytes_per_vector": 32.0, "model": V2})
     refs = {m.role: m.spec for m in api.open(tmp_path / "v2.ncv").container.models}
     assert refs == {"embedder": V2, "space": V1}
+
+
+def test_a_server_backfill_reads_images_only_under_its_sources_root(fm, models, tmp_path):
+    from codec.index.backfill import _embed_sources
+
+    x, _ = fm
+    root = tmp_path / "sources"
+    inside = pngs(root, x[:2])
+    outside = pngs(tmp_path / "elsewhere", x[2:3])
+    (root / "link.png").symlink_to(outside[0])  # a link out of the root is outside too
+    pays = [{"ext_id": p.name, "source": str(p)} for p in [*inside, *outside, root / "link.png"]]
+    pays.append({"ext_id": "up", "source": str(root / ".." / "elsewhere" / outside[0].name)})
+    exts, vecs, _ = _embed_sources(models[1], pays, root)
+    assert exts == [p.name for p in inside] and vecs.shape == (2, models[1].dim)
+    assert len(_embed_sources(models[1], pays, None)[0]) == 5  # the CLI reads any path it is given
+
+
+def test_a_backfill_killed_mid_run_continues_with_nothing_lost(fm, tmp_path, capsys):
+    """kill -9 of `codec index backfill` mid-run, then the same command again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    x, _ = fm
+    dd = ["--data-dir", str(tmp_path / "dd")]
+    paths = pngs(tmp_path / "src", x[:60])
+    assert run(["index", "create", "shop", "--model", V1, *dd], capsys)[0] == 0
+    assert run(["index", "add", "shop", *map(str, paths), *dd], capsys)[0] == 0
+    assert run(["index", "upgrade", "shop", "--to", V2, *dd], capsys)[0] == 0
+    cmd = [
+        sys.executable,
+        "-m",
+        "codec.cli",
+        "index",
+        "backfill",
+        "shop",
+        "--rate",
+        "10",
+        "--batch",
+        "10",
+        *dd,
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in proc.stdout:  # the first progress line: some points are rewritten, most are not
+        if line.startswith("[backfill]"):
+            break
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    code, out, _ = run(["index", "info", "shop", *dd], capsys)
+    done = json.loads(out)["points_by_new_model"]
+    assert code == 0 and 0 < done < 60, done
+    code, out, err = run(["index", "backfill", "shop", *dd], capsys)
+    assert code == 0 and f"{60 - done} re-embedded, {done} already done, 0 without a source" in out, out + err
+    info = json.loads(run(["index", "info", "shop", *dd], capsys)[1])
+    assert info["points"] == info["points_by_new_model"] == 60 and info["searched_in"] == V2

@@ -188,6 +188,9 @@ def test_cli_index_through_the_server(server, tmp_path, capsys):
     )
     hits = json.loads(run("index", "search", "shop", paths[3], "--k", "3", "--json"))["hits"]
     assert paths[3] in [h["id"] for h in hits] and {h["model"] for h in hits} == {"fmnist-mrl@v1"}
+    # a backfill job there reads no client-side path: these sources are outside its sources/ dir
+    out = run("index", "backfill", "shop")
+    assert "0 re-embedded" in out and "6 without a source" in out, out
 
 
 def test_upgrade_and_backfill_over_grpc(server, client, tmp_path):
