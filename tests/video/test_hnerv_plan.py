@@ -15,7 +15,8 @@ from codec.errors import Cancelled, InvalidInput
 from codec.progress import CancelToken, ProgressEvent
 from codec.video.hnerv.decode import decode_frames
 from codec.video.hnerv.encode import EncodeOptions, encode_video
-from codec.video.hnerv.plan import Deadline, Plan, long_plan_advice
+from codec.video.hnerv.plan import Plan, long_plan_advice
+from codec.video.hnerv.train import Deadline
 
 
 def test_durations_parse_as_users_write_them():
@@ -38,7 +39,7 @@ def test_the_deadline_refits_early_then_only_shrinks_and_keeps_a_floor():
     d = Deadline(end_at=100.0)  # fit(done, planned, s/epoch, later epochs, cap, now)
     assert d.fit(10, 30, 2.0, 4, cap=300, now=20.0) == 46  # faster than planned, early: grows
     assert d.fit(10, 30, 2.0, 4, now=20.0) == 30  # ... never past the asked epochs
-    assert d.fit(20, 30, 2.0, 4, cap=300, now=40.0) == 30  # past half way: never more
+    assert d.fit(23, 30, 2.0, 4, cap=300, now=40.0) == 30  # past three quarters: never more
     assert d.fit(10, 100, 5.0, 4, now=50.0) == 16  # slower: shrinks to what fits
     assert d.fit(1, 300, 90.0, 30, now=90.0) == 4  # over already: the floor
     plan = Plan(0.3, 300_000, 64, (720, 1280), 300, 30, 30, 14.0, 1960.0, 5.0, 0.01, "cpu", 2)

@@ -30,10 +30,9 @@ from codec.video.hnerv.config import HNeRVConfig, solve_config
 from codec.video.hnerv.decode import render
 from codec.video.hnerv.model import HNeRV
 from codec.video.hnerv.options import EncodeOptions
-from codec.video.hnerv.plan import Plan, long_plan_advice, make_plan
+from codec.video.hnerv.plan import BITS_PER_PARAM_GUESS, Plan, long_plan_advice, make_plan
 from codec.video.hnerv.train import TrainConfig, Trainer, decoder_weights
 
-BITS_PER_PARAM_GUESS = 6.0  # 8-bit codes after entropy coding; refined after training
 HEADER_BYTES_GUESS = 200
 
 
@@ -127,6 +126,7 @@ class _SegmentEncoder:
             checkpoint_every=opts.checkpoint_every,
             seed=opts.seed,
             compile=opts.compile,
+            precision=opts.precision,
         )
         seed_everything(opts.seed)
         self.trainer = Trainer(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from codec.device import DEVICE_HELP, check_device_name
+from codec.device import DEVICE_HELP, PRECISION_HELP, PRECISIONS, check_device_name
 from codec.durations import parse_duration
 from codec.errors import InvalidInput
 from codec.options import option
@@ -66,6 +66,7 @@ class EncodeOptions:
         " not fit, a smaller --size) are fitted from the step time measured on the clip",
     )
     compile: bool = option(False, "torch.compile the training step (CUDA only)", remote=False)
+    precision: str = option("auto", PRECISION_HELP, choices=PRECISIONS)
 
     def check(self) -> None:
         """The rate is set by exactly one of size and bpp (size by default)."""

@@ -6,7 +6,7 @@ epochs, seconds per epoch, the estimated total and the expected rate. With `--ti
 plan fits the epochs (and, when even a few epochs of the asked size do not fit, a smaller size)
 to the limit, or refuses before training and names the least time that would do; during training
 the trainer re-fits the remaining epochs at each epoch end from the measured epoch time
-(`Deadline`), so the encode ends within the limit.
+(`train.Deadline`), so the encode ends within the limit.
 """
 
 from __future__ import annotations
@@ -15,15 +15,16 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 
-import numpy as np
 import torch
 
+from codec.device import bf16_training
 from codec.durations import fmt_duration, parse_duration
 from codec.errors import InvalidInput
 from codec.video.hnerv.config import HNeRVConfig
 
 MIN_EPOCHS = 4  # below this HNeRV has not learned the clip: a smaller model is the better use of time
 CALIBRATION_STEPS = 4  # the first is a warm-up; the fastest of the rest is what training settles to
+BITS_PER_PARAM_GUESS = 6.0  # 8-bit codes after entropy coding; --bpp's rate control refines it
 LONG_PLAN_S = 3600.0  # on a CPU, say so and suggest the alternatives
 SIZE_STEP = 0.7  # each smaller size tried under a time limit is this fraction of the last
 MIN_SIZE_M = 0.005
@@ -45,6 +46,7 @@ class Plan:
     device: str
     threads: int
     post_s: float = 0.0  # of overhead_s, after training: the final embed, render and entropy coding
+    precision: str = "fp32"  # the training arithmetic (codec.device.autocast)
     time_limit_s: float | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -59,6 +61,7 @@ class Plan:
     def message(self) -> str:
         h, w = self.padded
         where = f"{self.device} ({self.threads} threads)" if self.device == "cpu" else self.device
+        where += f", {self.precision}"
         limit = f", limit {fmt_duration(self.time_limit_s)}" if self.time_limit_s else ""
         return (
             f"plan: {self.params / 1e6:.3g}M parameters (stem {self.fc_dim}, renders {w}x{h}),"
@@ -93,7 +96,10 @@ def stage_extra(epochs: int, prune: bool) -> tuple[int, int]:
     return (extra if prune else 0), extra
 
 
-def time_step(cfg: HNeRVConfig, frames_u8: torch.Tensor, valid_hw, batch: int, device: torch.device) -> float:
+def time_step(
+    cfg: HNeRVConfig, frames_u8: torch.Tensor, valid_hw, batch: int, device: torch.device,
+    precision: str = "auto",
+) -> float:  # fmt: skip
     """Seconds per training step of this model on these frames here (the median of timed steps).
     A throwaway model and optimizer: the real one is seeded and built afterwards."""
     from codec.video.hnerv.model import HNeRV
@@ -102,7 +108,8 @@ def time_step(cfg: HNeRVConfig, frames_u8: torch.Tensor, valid_hw, batch: int, d
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(12345)
         model = HNeRV(cfg)
-        trainer = Trainer(model, frames_u8[: max(batch, 1)], valid_hw, TrainConfig(batch_size=batch), device)
+        tcfg = TrainConfig(batch_size=batch, precision=precision)
+        trainer = Trainer(model, frames_u8[: max(batch, 1)], valid_hw, tcfg, device)
         idx = torch.arange(min(batch, len(frames_u8)), device=device)
         times = []
         for _ in range(CALIBRATION_STEPS):
@@ -114,8 +121,6 @@ def time_step(cfg: HNeRVConfig, frames_u8: torch.Tensor, valid_hw, batch: int, d
 
 
 def expected_bpp(params: int, pixels: int, bpp_target: float | None) -> float:
-    from codec.video.hnerv.encode import BITS_PER_PARAM_GUESS
-
     return bpp_target if bpp_target is not None else params * BITS_PER_PARAM_GUESS / pixels
 
 
@@ -134,7 +139,7 @@ def make_plan(
     while True:
         cfg = solve(size)
         t_cal = time.perf_counter()
-        step = time_step(cfg, frames_u8_of(cfg), valid_hw, opts.batch_size, device)
+        step = time_step(cfg, frames_u8_of(cfg), valid_hw, opts.batch_size, device, opts.precision)
         spent_s += time.perf_counter() - t_cal  # calibrating is part of the encode's time
         epoch_s = step * batches
         # a forward pass over the clip is about a third of a training epoch: one to evaluate between
@@ -170,29 +175,10 @@ def make_plan(
             size_m=size, params=params, fc_dim=cfg.fc_dim, padded=(cfg.height, cfg.width), epochs=epochs,
             prune_epochs=pe, quant_epochs=qe, step_s=step, epoch_s=epoch_s, overhead_s=overhead, post_s=post,
             expected_bpp=expected_bpp(params, pixels, bpp_target), device=device.type, threads=threads,
-            time_limit_s=limit,
+            time_limit_s=limit, precision="bf16" if bf16_training(device, opts.precision) else "fp32",
         )  # fmt: skip
         if limit is not None and size < size_m:
             plan.notes.append(f"--time-limit: the size was lowered from {size_m:.3g}M to {size:.3g}M to fit")
         if limit is not None and epochs < opts.epochs:
             plan.notes.append(f"--time-limit: {epochs} epochs instead of {opts.epochs}")
         return plan, cfg
-
-
-@dataclass
-class Deadline:
-    """Keeps a time-limited training inside the limit, by the wall clock: at each float-training
-    epoch end, from the speed of the epochs since the first (which pays one-time setup), the float
-    epochs that still fit before `end_at` with the prune and quant epochs after them. In the first
-    half of the planned epochs the count may also grow, up to the asked epochs, when training runs
-    faster than calibrated; later it only shrinks, so the schedule stays smooth."""
-
-    end_at: float  # time.monotonic() by which training (all stages) must end
-    min_epochs: int = MIN_EPOCHS
-
-    def fit(self, done: int, planned: int, per_epoch: float, later_epochs: float, cap: int | None = None,
-            now: float | None = None) -> int:  # fmt: skip
-        left = self.end_at - (time.monotonic() if now is None else now) - later_epochs * per_epoch
-        affordable = done + int(max(0.0, left) / max(per_epoch, 1e-9))
-        top = max(planned, cap or planned) if done <= max(2, planned // 2) else planned
-        return int(np.clip(affordable, max(done, min(self.min_epochs, planned)), top))

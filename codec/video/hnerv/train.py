@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -46,6 +47,7 @@ class TrainConfig:
     checkpoint_every: int = 10  # epochs
     seed: int = 0
     compile: bool = False  # torch.compile the step on CUDA
+    precision: str = "auto"  # codec.device.autocast: bf16 where it is fast, else fp32
     deadline_s: float = 0.0  # > 0: time.monotonic() by which training must end (--time-limit; plan.Deadline)
     max_epochs: int = 0  # with a deadline: the asked epochs, which an early re-fit may grow back to
 
@@ -94,6 +96,26 @@ class TrainState:
     prune_ratio: float = 0.0  # chosen by rate control before the prune stage; kept for resume
     weight_bits: int = 8
     stage_psnr: dict = field(default_factory=dict)  # stage -> training PSNR at its end
+
+
+@dataclass
+class Deadline:
+    """Keeps a time-limited training inside the limit, by the wall clock: at each float-training
+    epoch end, from the speed of the last few epochs (the first pays one-time setup), the float
+    epochs that still fit before `end_at` with the prune and quant epochs after them. In the first
+    three quarters of the planned epochs the count may also grow, up to the asked epochs, when
+    training runs faster than calibrated; after that it only shrinks, so the schedule's end (its
+    low learning rates) is not disturbed."""
+
+    end_at: float  # time.monotonic() by which training (all stages) must end
+    min_epochs: int = 4  # plan.MIN_EPOCHS: below this HNeRV has not learned the clip
+
+    def fit(self, done: int, planned: int, per_epoch: float, later_epochs: float, cap: int | None = None,
+            now: float | None = None) -> int:  # fmt: skip
+        left = self.end_at - (time.monotonic() if now is None else now) - later_epochs * per_epoch
+        affordable = done + int(max(0.0, left) / max(per_epoch, 1e-9))
+        top = max(planned, cap or planned) if done <= max(2, planned * 3 // 4) else planned
+        return int(np.clip(affordable, max(done, min(self.min_epochs, planned)), top))
 
 
 class Trainer:
@@ -186,7 +208,7 @@ class Trainer:
         """One optimizer step; returns (loss, mse) as device tensors so CUDA never waits on the host."""
         target = self._batch(idx)
         h, w = self.valid_hw
-        with autocast(self.device):
+        with autocast(self.device, self.cfg.precision):
             if self.state.stage == "quant":
                 pred = self._decoder_forward(self.embeddings[idx])
             else:
@@ -286,16 +308,17 @@ class Trainer:
         return self.state
 
     def _fit_deadline(self, plan: dict[str, int], progress: ProgressCallback) -> int:
-        """Float-training epochs that fit the deadline at the measured epoch time (plan.Deadline);
-        the cosine schedule continues from the new fraction."""
-        from codec.video.hnerv.plan import Deadline
-
+        """Float-training epochs that fit the deadline at the measured epoch time (Deadline);
+        the cosine schedule continues from the new fraction. The speed is that of the last few
+        epochs (the first pays one-time setup), so a machine that speeds up or slows down mid-run
+        (another job starting or ending) is followed."""
         st = self.state
-        if st.epoch == 1:  # the first epoch pays one-time setup: measure from its end
-            self._first_epoch_end = (time.monotonic(), st.seconds)
+        ends = self.__dict__.setdefault("_epoch_ends", [])
+        ends.append(st.seconds)
+        if len(ends) < 2:
             return self.cfg.epochs
-        _, s1 = getattr(self, "_first_epoch_end", (None, 0.0))
-        per_epoch = (st.seconds - s1) / max(1, st.epoch - 1)
+        recent = ends[-6:]
+        per_epoch = (recent[-1] - recent[0]) / (len(recent) - 1)
         later = plan["prune"] + plan["quant"] + 1 / 3  # + the evaluation render between stages
         deadline = Deadline(self.cfg.deadline_s)
         fitted = deadline.fit(st.epoch, self.cfg.epochs, per_epoch, later, self.cfg.max_epochs)
