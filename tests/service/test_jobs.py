@@ -156,3 +156,11 @@ def test_restart_requeues_interrupted_jobs(make_server, tmp_path) -> None:
     assert job.state == jobs_pb2.JOB_STATE_SUCCEEDED
     assert job.attempts == 1  # a graceful interruption is not a failed attempt
     assert len(resumed) == 1
+
+
+def test_a_bad_time_limit_is_refused_at_submit(server) -> None:
+    """--time-limit travels as a declared HNeRV option: checked when the job is submitted."""
+    client = CodecClient(server.target)
+    with pytest.raises(InvalidInput, match="time-limit takes a duration"):
+        client.submit_job(ENCODE, {"size": 0.02, "time_limit": "soon"}, CLIP)
+    assert client.health() == "SERVING"
