@@ -75,6 +75,8 @@ def test_upgrade_answers_v2_queries_on_v1_vectors_at_once(ix, fm, models, store,
     before = list(ix.backend.scroll("shop", 1000))
     spec = ix.upgrade("shop", store.get(V2).manifest)
     assert spec.model == V2 and spec.space == V1 and spec.query_dim == v2.dim > spec.full_dim
+    assert ix.names() == ["shop"] and spec.shadow in ix.backend.names()  # the shadow is kept out of lists
+    assert ix.upgrade("shop", store.get(V2).manifest) == spec  # upgrading twice changes nothing
     # nothing was re-embedded: every stored vector is the one v1 wrote
     (_, a, _), (_, b, pb) = before[0], next(ix.backend.scroll("shop", 1000))
     assert np.array_equal(a, b) and all(p["model"] == V1 for p in pb)
@@ -175,6 +177,12 @@ def test_interrupted_backfill_resumes_with_nothing_lost_or_twice(ix, fm, models,
     want = np.argsort(-(q @ g.T), axis=1, kind="stable")[:, :5]
     got = ix.search("shop", q, Search(k=5, mode="full"))
     assert [[h.ext_id for h in hs] for hs in got] == [[paths[j].name for j in row] for row in want]
+    # a snapshot holds the compatible-space vectors: restored, it ranks there until a backfill
+    ix.snapshot("shop", tmp_path / "shop.snap")
+    back = ix.restore(tmp_path / "shop.snap", "shop2")
+    assert (back.model, back.space, back.full_space) == (V2, V1, False) and ix.count("shop2") == 100
+    assert ix.info("shop2")["searched_in"] == V1 and ix.backend.count(back.shadow) == 0
+    assert backfill(ix, BackfillOptions(collection="shop2"), store).full_space
 
 
 def run(args: list[str], capsys) -> tuple[int, str, str]:
