@@ -19,6 +19,14 @@ def nesting_dims(full: int, smallest: int = 8) -> list[int]:
     return [*out, full]
 
 
+def parse_dims(text: str, flag: str) -> list[int]:
+    """'8,16,256' -> [8, 16, 256]; InvalidInput naming `flag` if it is not comma-separated integers."""
+    try:
+        return [int(d) for d in text.split(",") if d.strip()]
+    except ValueError:
+        raise InvalidInput(f"{flag} takes comma-separated integers, got {text[:60]!r}") from None
+
+
 def check_dims(dims: list[int], full: int) -> list[int]:
     dims = sorted(set(int(d) for d in dims))
     if not dims or dims[0] < 1 or dims[-1] != full:
@@ -76,8 +84,4 @@ class TrainEmbedderOptions:
     def nesting(self) -> list[int]:
         if not self.dims:
             return nesting_dims(self.dim)
-        try:
-            dims = [int(d) for d in self.dims.split(",") if d.strip()]
-        except ValueError:
-            raise InvalidInput(f"--dims takes comma-separated integers, got {self.dims[:60]!r}") from None
-        return check_dims(dims, self.dim)
+        return check_dims(parse_dims(self.dims, "--dims"), self.dim)

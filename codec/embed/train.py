@@ -28,7 +28,7 @@ from codec.device import pick_device, seed_everything
 from codec.embed.cnn import ImageEncoder
 from codec.embed.data import Dataset
 from codec.embed.mrl import MatryoshkaHead, mrl_loss
-from codec.embed.options import TrainEmbedderOptions, check_dims, nesting_dims
+from codec.embed.options import TrainEmbedderOptions, check_dims, nesting_dims, parse_dims
 from codec.errors import InvalidInput
 from codec.progress import CancelToken, ProgressCallback, ProgressEvent, null_progress
 
@@ -181,10 +181,7 @@ def _compat_setup(
     dims = [m for m in old.dims if m <= d]
     own = check_dims(dims, d) if dims else nesting_dims(d)  # the new model's nesting: the old one's
     if opts.compat_dims:
-        try:
-            wanted = sorted({int(m) for m in opts.compat_dims.split(",") if m.strip()})
-        except ValueError:
-            raise InvalidInput(f"--compat-dims takes integers, got {opts.compat_dims[:60]!r}") from None
+        wanted = sorted(set(parse_dims(opts.compat_dims, "--compat-dims")))
         if not wanted or not set(wanted) <= set(dims) or wanted[-1] != d:
             raise InvalidInput(f"--compat-dims must be nesting dims of {old.spec} ({dims}) ending at {d}")
         dims = wanted
@@ -195,6 +192,9 @@ def _compat_setup(
     if opts.method == "bct":
         arch = {**base_arch, "dim": d, "dims": own, "compatible": compatible}
         return CompatTargets("bct", old_enc, dims, protos), arch, own
+    k = opts.extra_dims
+    if k > d:  # before a reference model is trained for nothing
+        raise InvalidInput(f"--extra-dims {k} exceeds the compatible part ({d})")
     reference = None
     if opts.reference:
         ref = load_embedder(opts.reference, store, "cpu")
@@ -213,9 +213,6 @@ def _compat_setup(
 
         reference = train_embedder(ds, sub, tagged, cancel, ref_dir, resume, store).encoder
     assert reference is not None
-    k = opts.extra_dims
-    if k > d:
-        raise InvalidInput(f"--extra-dims {k} exceeds the compatible part ({d})")
     from codec.embed.compat import SCALE_C
 
     arch = {

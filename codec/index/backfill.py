@@ -101,7 +101,10 @@ def backfill(
 
 
 def _embed_sources(emb, pays: list[dict], root: Path | None) -> tuple[list[str], np.ndarray, list[dict]]:
-    """(ids, new vectors, payloads) of the points whose source can be re-embedded."""
+    """(ids, new vectors, payloads) of the points whose source can be re-embedded: texts, and
+    image files that exist, lie under `root` (when given) and read as images; each is read once."""
+    from codec.embed.embedder import read_inputs
+
     exts, kept, items = [], [], []
     for p in pays:
         src = p.get("source")
@@ -115,7 +118,10 @@ def _embed_sources(emb, pays: list[dict], root: Path | None) -> tuple[list[str],
                 path = path.resolve()
             if not path.is_file():
                 continue
-            items.append(path)
+            try:
+                items.append(read_inputs([path])[0])
+            except InvalidInput:  # not an image (any more): stays in the compatible space
+                continue
         else:
             items.append(src)
         exts.append(p["ext_id"])
@@ -123,27 +129,8 @@ def _embed_sources(emb, pays: list[dict], root: Path | None) -> tuple[list[str],
     if not exts:
         return [], np.zeros((0, emb.dim), np.float32), []
     if emb.kind == "image":
-        from codec.embed.embedder import read_inputs
-
-        try:
-            return exts, emb.embed_images(read_inputs(items)), kept
-        except InvalidInput:  # one unreadable file: embed one by one, skipping it
-            ok = [(e, i, k) for e, i, k in zip(exts, items, kept, strict=True) if _readable(i)]
-            if not ok:
-                return [], np.zeros((0, emb.dim), np.float32), []
-            exts, items, kept = (list(t) for t in zip(*ok, strict=True))
-            return exts, emb.embed_images(read_inputs(items)), kept
+        return exts, emb.embed_images(np.stack(items)), kept
     return exts, emb.embed_texts(items), kept
-
-
-def _readable(path: Path) -> bool:
-    from codec.embed.embedder import read_inputs
-
-    try:
-        read_inputs([path])
-        return True
-    except InvalidInput:
-        return False
 
 
 def _under(path: Path, root: Path) -> bool:

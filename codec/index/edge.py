@@ -83,16 +83,14 @@ class EdgeBackend:
             vectors=vectors, hnsw_config=graph, optimizers=qe.EdgeOptimizersConfig(indexing_threshold=1)
         )
         self._open[spec.name] = qe.EdgeShard.create(str(d / "shard"), cfg)
-        (d / (RECORD + ".tmp")).write_text(spec.to_json())
-        (d / (RECORD + ".tmp")).replace(d / RECORD)
+        _write_record(d, spec)
 
     def set_spec(self, spec: CollectionSpec) -> None:
         """Replace a collection's record (an upgrade): atomically, so a crash leaves one or the other."""
         d = self._dir(spec.name)
         if not (d / RECORD).exists():
             raise InvalidInput(f"no collection named {spec.name}")
-        (d / (RECORD + ".tmp")).write_text(spec.to_json())
-        (d / (RECORD + ".tmp")).replace(d / RECORD)
+        _write_record(d, spec)
         self._specs[spec.name] = spec
 
     def existing(self, name: str, ids: Sequence[int]) -> set[int]:
@@ -190,6 +188,12 @@ class EdgeBackend:
         for shard in self._open.values():
             shard.close()
         self._open.clear()
+
+
+def _write_record(d: Path, spec: CollectionSpec) -> None:
+    """The collection record, replaced atomically: a crash leaves the old one or the new one."""
+    (d / (RECORD + ".tmp")).write_text(spec.to_json())
+    (d / (RECORD + ".tmp")).replace(d / RECORD)
 
 
 def _engine_error(e: Exception) -> Exception:

@@ -188,15 +188,19 @@ class Index:
         shadow = shadow_name(name, manifest.spec) if model_dim > spec.full_dim else ""
         if spec.shadow and spec.shadow != shadow and spec.shadow in self.backend.names():
             self.backend.drop(spec.shadow)  # an earlier upgrade's: superseded
-        if shadow and shadow not in self.backend.names():
-            self.backend.create(CollectionSpec(
-                shadow, manifest.spec, (spec.short_dim, model_dim), spec.full_on_disk, spec.full_hnsw,
-                shadow_of=name,
-            ))  # fmt: skip
         new = replace(spec, model=manifest.spec, space=spec.space_model, model_dim=model_dim, shadow=shadow,
                       full_space=False)  # fmt: skip
+        if shadow and shadow not in self.backend.names():
+            self._create_shadow(new)
         self.backend.set_spec(new)
         return new
+
+    def _create_shadow(self, spec: CollectionSpec) -> None:
+        """The empty collection that keeps an upgraded collection's whole new-model vectors."""
+        self.backend.create(CollectionSpec(
+            spec.shadow, spec.model, (spec.short_dim, spec.query_dim), spec.full_on_disk, spec.full_hnsw,
+            shadow_of=spec.name,
+        ))  # fmt: skip
 
     def finish_backfill(self, name: str) -> CollectionSpec:
         """Rank in the new model's own space from now on: every point is in the shadow."""
@@ -247,7 +251,7 @@ class Index:
                 self.backend.upsert(spec.shadow, bids, whole_named, bpays)
             elif spec.shadow:  # a space-model vector replaces the point: its old whole vector is stale
                 self.backend.delete(spec.shadow, bids)
-            done = min(start + BATCH, len(x))
+            done = min(stop, len(x))
             rate = done / max(time.monotonic() - t0, 1e-9)
             progress(ProgressEvent(phase="add", step=done, total=len(x), metrics={"points_per_s": rate}))
         if optimize:
@@ -335,10 +339,7 @@ class Index:
             raise CorruptData(f"{path.name}: a point has no external id")
         self.create(spec)
         if shadow:
-            self.backend.create(CollectionSpec(
-                shadow, spec.model, (spec.short_dim, spec.query_dim), spec.full_on_disk, spec.full_hnsw,
-                shadow_of=spec.name,
-            ))  # fmt: skip
+            self._create_shadow(spec)
         if len(x):
             self.add(
                 spec.name, exts, x, [{k: v for k, v in p.items() if k != "ext_id"} for p in pays], progress

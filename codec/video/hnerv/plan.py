@@ -21,8 +21,9 @@ from codec.device import bf16_training
 from codec.durations import fmt_duration, parse_duration
 from codec.errors import InvalidInput
 from codec.video.hnerv.config import HNeRVConfig
+from codec.video.hnerv.model import HNeRV
+from codec.video.hnerv.train import MIN_EPOCHS, TrainConfig, Trainer
 
-MIN_EPOCHS = 4  # below this HNeRV has not learned the clip: a smaller model is the better use of time
 CALIBRATION_STEPS = 4  # the first is a warm-up; the fastest of the rest is what training settles to
 BITS_PER_PARAM_GUESS = 6.0  # 8-bit codes after entropy coding; --bpp's rate control refines it
 LONG_PLAN_S = 3600.0  # on a CPU, say so and suggest the alternatives
@@ -100,11 +101,8 @@ def time_step(
     cfg: HNeRVConfig, frames_u8: torch.Tensor, valid_hw, batch: int, device: torch.device,
     precision: str = "auto",
 ) -> float:  # fmt: skip
-    """Seconds per training step of this model on these frames here (the median of timed steps).
+    """Seconds per training step of this model on these frames here (the fastest timed step).
     A throwaway model and optimizer: the real one is seeded and built afterwards."""
-    from codec.video.hnerv.model import HNeRV
-    from codec.video.hnerv.train import TrainConfig, Trainer
-
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(12345)
         model = HNeRV(cfg)

@@ -27,6 +27,7 @@ from codec.video.hnerv.bitstream import weight_quant_axis
 from codec.video.hnerv.model import HNeRV
 
 STAGES = ("train", "prune", "quant")
+MIN_EPOCHS = 4  # below this HNeRV has not learned the clip: a smaller model is the better use of time
 IN_EPOCH_EVERY_S = 2.0  # progress inside an epoch at least this often (an epoch can take minutes)
 
 
@@ -48,7 +49,7 @@ class TrainConfig:
     seed: int = 0
     compile: bool = False  # torch.compile the step on CUDA
     precision: str = "auto"  # codec.device.autocast: bf16 where it is fast, else fp32
-    deadline_s: float = 0.0  # > 0: time.monotonic() by which training must end (--time-limit; plan.Deadline)
+    deadline_s: float = 0.0  # > 0: time.monotonic() by which training must end (--time-limit; Deadline)
     max_epochs: int = 0  # with a deadline: the asked epochs, which an early re-fit may grow back to
 
     def stage_epochs(self, prune_ratio: float) -> dict[str, int]:
@@ -108,7 +109,7 @@ class Deadline:
     low learning rates) is not disturbed."""
 
     end_at: float  # time.monotonic() by which training (all stages) must end
-    min_epochs: int = 4  # plan.MIN_EPOCHS: below this HNeRV has not learned the clip
+    min_epochs: int = MIN_EPOCHS
 
     def fit(self, done: int, planned: int, per_epoch: float, later_epochs: float, cap: int | None = None,
             now: float | None = None) -> int:  # fmt: skip
@@ -138,6 +139,8 @@ class Trainer:
         self.ckpt_path, self.fingerprint = ckpt_path, fingerprint
         self.state = TrainState(prune_ratio=cfg.prune_ratio, weight_bits=cfg.weight_bits)
         self.masks: dict[str, torch.Tensor] = {}
+        self._epoch_ends: list[float] = []  # training seconds at each float epoch's end (Deadline)
+        self._said_epochs = cfg.epochs  # the float epochs the last --time-limit message named
         self.embeddings: torch.Tensor | None = None  # quantized-dequantized, frozen in the quant stage
         self.optimizer = self._new_optimizer("train")
         if device.type == "cuda":
@@ -313,7 +316,7 @@ class Trainer:
         epochs (the first pays one-time setup), so a machine that speeds up or slows down mid-run
         (another job starting or ending) is followed."""
         st = self.state
-        ends = self.__dict__.setdefault("_epoch_ends", [])
+        ends = self._epoch_ends
         ends.append(st.seconds)
         if len(ends) < 2:
             return self.cfg.epochs
@@ -322,7 +325,7 @@ class Trainer:
         later = plan["prune"] + plan["quant"] + 1 / 3  # + the evaluation render between stages
         deadline = Deadline(self.cfg.deadline_s)
         fitted = deadline.fit(st.epoch, self.cfg.epochs, per_epoch, later, self.cfg.max_epochs)
-        said = getattr(self, "_said_epochs", self.cfg.epochs)
+        said = self._said_epochs
         if abs(fitted - said) >= max(2, said // 20):  # say so when it moves by 5%, not every epoch
             note = f"--time-limit: {fitted} training epochs, not {said}, at the speed measured"
             progress(ProgressEvent(phase="train", step=st.epoch, total=fitted, message=note))
