@@ -29,9 +29,10 @@ from codec.limits import DecodeCost, DecodeLimits, check_decode_cost
 from codec.options import options_of
 from codec.progress import CancelToken, ProgressCallback, null_progress, with_eta
 
-BUILTIN_CODECS = ("codec.video.hnerv", "codec.vectors.codec")  # packages that register a codec when imported
+# packages that register a codec when imported
+BUILTIN_CODECS = ("codec.video.hnerv", "codec.vectors.codec", "codec.latents.codec")
 # modules that register a job kind (codec.tasks) when imported
-BUILTIN_TASKS = ("codec.embed.task", "codec.index.backfill")
+BUILTIN_TASKS = ("codec.embed.task", "codec.index.backfill", "codec.latents.task")
 PLUGIN_GROUP = "neural_codec.codecs"  # entry points of installed third-party codecs
 
 _loaded = False

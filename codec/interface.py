@@ -129,6 +129,9 @@ class Codec:
     media: ClassVar[str]  # a container media kind: video, image, vectors, latents
     suffix: ClassVar[str]  # of the files it writes, e.g. ".hnerv"
     inputs: ClassVar[tuple[str, ...]]  # input kinds it encodes (codec.io.detect.input_kind)
+    # input kinds `codec encode IN` picks it for unnamed (None: all of `inputs`); a codec that only
+    # suits some inputs of a kind (QLAE: images like its model's data) sets ()
+    default_for: ClassVar[tuple[str, ...] | None] = None
     description: ClassVar[str] = ""
     input_help: ClassVar[str] = ""  # what `codec encode` takes, for --help
     output_help: ClassVar[str] = ""  # what `codec decode -o` may be, for --help

@@ -72,6 +72,11 @@ def get(key: int | str) -> Codec:
 def for_input(kind: str) -> Codec:
     """The codec that encodes an input of this kind by default (lowest id first)."""
     for c in all_codecs():
-        if kind in c.inputs:
+        if kind in (c.inputs if c.default_for is None else c.default_for):
             return c
+    named = [c.name for c in all_codecs() if kind in c.inputs]
+    if named:
+        raise InvalidInput(
+            f"no codec encodes {kind} input by default here; name one with --codec ({', '.join(named)})"
+        )
     raise InvalidInput(f"no codec in this build encodes {kind} input (codecs here: {_known()})")

@@ -27,6 +27,12 @@ class VectorLimits:
 
 
 @dataclass
+class LatentLimits:
+    max_items: int = 100_000  # images in one latents file (encode, decode, edit)
+    max_pixels: int = 1 << 30  # decoded pixels of one file: 260k images of 64x64
+
+
+@dataclass
 class Limits:
     # Messages: clients send chunks (1 MiB recommended, 4 MiB max in the benchmark sweep), the
     # server sends raw frames, so the send limit must hold one frame at max_pixels (4K RGB = 24 MiB).
@@ -38,6 +44,7 @@ class Limits:
     video: VideoLimits = field(default_factory=VideoLimits)
     image: ImageLimits = field(default_factory=ImageLimits)
     vectors: VectorLimits = field(default_factory=VectorLimits)
+    latents: LatentLimits = field(default_factory=LatentLimits)
     max_epochs: int = 10_000  # for every job kind with an `epochs` option
     # What one decode may cost, from the file's header (codec.limits); items and pixels come from
     # the media kind's limits above.

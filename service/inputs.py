@@ -76,7 +76,7 @@ def decode_limits(lim: Limits, media: Media) -> DecodeLimits:
             raise ResourceLimit(f"vectors of dimension {media.dim} exceed the limit of {lim.vectors.max_dim}")
         items = lim.vectors.max_count
     elif isinstance(media, LatentMedia):
-        items = lim.vectors.max_count
+        items, pixels = lim.latents.max_items, lim.latents.max_pixels
     return DecodeLimits(lim.max_decode_memory_bytes, lim.max_decode_work, items, pixels)
 
 

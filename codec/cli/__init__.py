@@ -23,7 +23,7 @@ PLUGIN_GROUP = "neural_codec.cli"  # entry points: callables that take the typer
 def build_app() -> typer.Typer:
     """A fresh app each call: commands whose flags come from the registry see every codec
     registered so far (tests register codecs of their own)."""
-    from codec.cli import embed, index, jobs, models, train
+    from codec.cli import embed, index, jobs, latents, models, train
     from codec.cli import eval as eval_cmd
     from codec.cli import info as info_cmd
 
@@ -42,6 +42,7 @@ def build_app() -> typer.Typer:
     train.mount(app)
     embed.mount(app)
     index.mount(app)
+    latents.mount(app)
     for ep in importlib.metadata.entry_points(group=PLUGIN_GROUP):
         ep.load()(app)
     return app

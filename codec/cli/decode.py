@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from codec.cli.common import (
+    DataDirOpt,
     ForceOpt,
     HelpOpt,
     OptionalServerOpt,
@@ -26,6 +27,7 @@ def decode(
     ctx: typer.Context,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="what to write (see below)")] = None,
     force: ForceOpt = False,
+    data_dir: DataDirOpt = None,
     server: OptionalServerOpt = None,
     token_file: TokenFileOpt = None,
     tls_ca: TlsCaOpt = None,
@@ -55,6 +57,8 @@ def decode(
         tls = TlsFiles.from_flags(tls_ca, tls_cert, tls_key)
         n = remote_decode(server, f, output, opts, token_file=token_file, tls=tls)
     else:
-        with ProgressBar() as bar:
+        from codec.datadir import resolve_data_dir, use_data_dir
+
+        with use_data_dir(resolve_data_dir(data_dir)), ProgressBar() as bar:  # the model store it needs
             n = api.decode(f, output, opts, bar).items
     typer.echo(f"wrote {n} {f.codec.item_unit} to {output}")

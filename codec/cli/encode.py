@@ -98,7 +98,7 @@ def encode(
         return
 
     from codec.cli.common import work_dir
-    from codec.datadir import DataDirLock
+    from codec.datadir import DataDirLock, use_data_dir
     from codec.progress import CancelToken
 
     work = work_dir(data_dir, c.name, src, dst)
@@ -107,7 +107,8 @@ def encode(
         signal.SIGINT, lambda *_: cancel.cancel()
     )  # stop between steps, keep the checkpoint
     try:
-        with DataDirLock(work.parent.parent, exclusive=False), ProgressBar() as bar:
+        root = work.parent.parent
+        with DataDirLock(root, exclusive=False), use_data_dir(root), ProgressBar() as bar:
             report = api.encode(src, dst, c.name, opts, bar, cancel, work_dir=work, resume=resume)
     except Cancelled:
         typer.echo("cancelled: checkpoint kept; rerun the same command with --resume", err=True)

@@ -21,6 +21,7 @@ from codec.client.jobs import (
     option_values,
     progress_event,
 )
+from codec.client.latents import LatentsApi
 from codec.client.models import ModelsApi
 from codec.client.transport import (
     RemoteError,
@@ -58,12 +59,16 @@ __all__ = [
 ]
 
 
-class CodecClient(JobsApi, VideoApi, ModelsApi, EmbeddingsApi):
+class CodecClient(JobsApi, VideoApi, ModelsApi, EmbeddingsApi, LatentsApi):
     """Calls to one server. Cheap to create: the channel underneath is shared."""
 
 
 # Per media kind: how a decoded file comes back from the server (one entry per media service).
-_DECODE_TO_FILE = {"video": VideoApi.decode_to_file, "vectors": EmbeddingsApi.decode_to_file}
+_DECODE_TO_FILE = {
+    "video": VideoApi.decode_to_file,
+    "vectors": EmbeddingsApi.decode_to_file,
+    "latents": LatentsApi.decode_to_file,
+}
 
 
 def remote_encode(

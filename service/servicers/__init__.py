@@ -18,6 +18,8 @@ from codec.rpc import (
     embeddings_pb2_grpc,
     jobs_pb2,
     jobs_pb2_grpc,
+    latents_pb2,
+    latents_pb2_grpc,
     models_pb2,
     models_pb2_grpc,
     video_pb2,
@@ -77,6 +79,12 @@ def _index(p: ServerParts) -> Any:
     return IndexServicer(p.limits, p.executor, p.data_dir)
 
 
+def _latents(p: ServerParts) -> Any:
+    from service.servicers.latents import LatentServicer
+
+    return LatentServicer(p.limits, p.executor, p.data_dir)
+
+
 def _name(module: Any, service: str) -> str:
     return module.DESCRIPTOR.services_by_name[service].full_name
 
@@ -92,5 +100,8 @@ SERVICES: tuple[Service, ...] = (
     ),
     Service(
         _name(embeddings_pb2, "IndexService"), _index, embeddings_pb2_grpc.add_IndexServiceServicer_to_server
+    ),
+    Service(
+        _name(latents_pb2, "LatentService"), _latents, latents_pb2_grpc.add_LatentServiceServicer_to_server
     ),
 )
