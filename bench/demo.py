@@ -96,14 +96,15 @@ def latents_demo(out: Path) -> None:
     container.write_file(home / "edited.qla", edit(f.container, f.config, [(dim, value)], None))
     api.decode(api.open(home / "edited.qla"), home / "edited.png", {})
     api.decode(f, home / "decoded.png", {})
-    grid = traverse_grid(d.model, dim, base_codes(d.model, 4, decoded=d))
+    grid = traverse_grid(d.model, dim, np.concatenate([d.codes, base_codes(d.model, 3)]))  # + 3 samples
     Image.fromarray(grid).save(home / f"traverse_dim{dim}.png")
     print()
     truth = ", ".join(f"{n} {int(v)}" for n, v in zip(SHAPES3D.factors, factors[0], strict=True))
-    bits = r.metrics["payload_bits"]
+    coded = len(f.container.section("codes"))
     print(
-        f"latents     {src.name} (factors: {truth}) -> {r.file_bytes} bytes with"
-        f" {d.model.manifest.spec} ({bits:.0f} bits of codes; the rest is header and model reference)"
+        f"latents     {src.name} (factors: {truth}) -> {r.file_bytes} bytes with {d.model.manifest.spec}:"
+        f" {coded} bytes of codes (the coder's smallest block; ~5 bytes per image in a file of many),"
+        " the rest header and model reference"
     )
     print(f"  codes: {' '.join(str(int(c)) for c in d.codes[0])}")
     print("  dims: " + ", ".join(f"{m.dim}={m.factor or '?'}" for m in meanings))
