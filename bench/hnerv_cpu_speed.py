@@ -8,7 +8,10 @@ child process, so both run the same clip, model size, threads and options on thi
 after the other. Configurations: carphone (176x144, 120 frames) at 0.05M and 0.1M, and a 720p
 slice (Big Buck Bunny, 1280x720, 16 frames) at the default 0.3M; steps are timed after warm-up
 (median of 10 at 720p, of 30 otherwise), decode is `decode_frames` over the whole file. PSNR:
-a whole carphone encode at 0.1M for `--epochs` epochs with each version. Peak RSS of each child
+a whole carphone encode at 0.1M for `--epochs` epochs with each version. Decode speed proper: the
+file the old code wrote there (container v1, which both read), decoded by each version (median of 3 whole decodes, entropy decoding
+included), the new one at its default precision (bf16 where fast) and at fp32, with the PSNR of
+what each decoded. Peak RSS of each child
 is reported. Rows are saved as they finish; a rerun continues with the missing ones.
 """
 
@@ -54,6 +57,18 @@ if what == "steps":
         t0 = time.perf_counter(); tr.step(idx); times.append(time.perf_counter() - t0)
     res = {"step_s": statistics.median(times), "steps_per_s": 1 / statistics.median(times),
            "fc_dim": cfg.fc_dim, "widths": cfg.widths(), "padded": [cfg.height, cfg.width]}
+elif what == "decode":  # the same file, decoded by each version (median of 3 whole decodes)
+    kw = {"precision": sys.argv[7]} if len(sys.argv) > 7 else {}
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        dec = list(decode_frames(out, None, "cpu", **kw))
+        times.append(time.perf_counter() - t0)
+    from codec.metrics import psnr
+    import numpy as np
+    ref, _ = read_frames(clip, 0, len(dec))
+    res = {"decode_fps": len(dec) / statistics.median(times), "frames": len(dec),
+           "psnr": psnr(np.stack(dec), ref).mean, "precision": kw.get("precision", "default")}
 elif what == "encode":
     r = encode_video(clip, out, EncodeOptions(size=size, epochs=epochs, max_frames=frames))
     t0 = time.perf_counter()
@@ -106,14 +121,19 @@ def main() -> None:
         ("steps", "carphone@0.1M", str(CARPHONE), "16", "0.1"),
         ("steps", "bunny720p16@0.3M", bunny, "16", "0.3"),
         ("encode", f"carphone@0.1M,{args.epochs}ep", str(CARPHONE), "0", "0.1"),
+        ("decode", "carphone@0.1M,decode", str(CARPHONE), "0", "0.1"),
     ]
     for what, name, clip, frames, size in configs:
-        for version, root in versions.items():
+        runs = {**versions, "new-fp32": ROOT} if what == "decode" else versions
+        for version, root in runs.items():
             key = f"{name}/{version}"
             if key in rows:
                 continue
-            out = str(tmp / f"{version}.hnerv")
-            rows[key] = child(root, what, clip, frames, size, str(args.epochs), out)
+            # decode: every version decodes the file the old code wrote in the encode row (container
+            # v1: the old code cannot read v2, the new one reads both)
+            out = str(tmp / ("old.hnerv" if what == "decode" else f"{version}.hnerv"))
+            extra = ["fp32"] if version == "new-fp32" else []
+            rows[key] = child(root, what, clip, frames, size, str(args.epochs), out, *extra)
             print(key, json.dumps(rows[key]), flush=True)
             write_result(OUT, {"baseline": args.baseline, "rows": rows, "ratios": ratios(rows)},
                          provenance(["bench/hnerv_cpu_speed.py", "codec/video/hnerv"]))  # fmt: skip
@@ -132,7 +152,12 @@ def ratios(rows: dict) -> dict:
         if "decode_fps" in new:
             r["decode_speedup"] = new["decode_fps"] / old["decode_fps"]
             r["psnr_delta_db"] = new["psnr"] - old["psnr"]
+        if "seconds_per_epoch" in new:
             r["epoch_speedup"] = old["seconds_per_epoch"] / new["seconds_per_epoch"]
+        fp32 = rows.get(f"{name}/new-fp32")
+        if fp32 is not None:
+            r["decode_speedup_fp32"] = fp32["decode_fps"] / old["decode_fps"]
+            r["psnr_delta_db_fp32"] = fp32["psnr"] - old["psnr"]
         out[name] = r
     return out
 

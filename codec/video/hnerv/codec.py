@@ -76,13 +76,13 @@ class HNeRVCodec(Codec):
     ) -> DecodeReport:
         from codec.video.hnerv.decode import decode_to_file
 
-        n = decode_to_file(c, dst, options.frames, options.device, progress, cancel)
+        n = decode_to_file(c, dst, options.frames, options.device, progress, cancel, options.precision)
         return DecodeReport(n, self.item_unit, str(dst))
 
     def decode_stream(self, c: Container, options: DecodeOptions) -> Iterator[Any]:
         from codec.video.hnerv.decode import decode_frames
 
-        return decode_frames(c, options.frames, options.device)
+        return decode_frames(c, options.frames, options.device, options.precision)
 
     def info(self, c: Container) -> dict[str, Any]:
         dc: DecodeConfig = self.check_header(c)

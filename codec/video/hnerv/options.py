@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from codec.device import DEVICE_HELP, PRECISION_HELP, PRECISIONS, check_device_name
+from codec.device import DECODE_PRECISION_HELP, DEVICE_HELP, PRECISION_HELP, PRECISIONS, check_device_name
 from codec.durations import parse_duration
 from codec.errors import InvalidInput
 from codec.options import option
@@ -83,6 +83,7 @@ class EncodeOptions:
 class DecodeOptions:
     frames: str | None = option(None, "decode only frames A..B-1, written A:B (either end may be left out)")
     device: str = option("auto", "where to run the decoder: " + DEVICE_HELP)
+    precision: str = option("auto", DECODE_PRECISION_HELP, choices=PRECISIONS)
 
     def check(self) -> None:
         check_device_name(self.device)
