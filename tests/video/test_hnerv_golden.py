@@ -2,7 +2,8 @@
 
 `odd_37x29.hnerv` was written by the v1 container writer, before the codec registry existed;
 `odd_37x29_v2.hnerv` by the current one. Both decode, with one CPU thread, to their committed
-frames within one code value (float conv results may differ in the last bit across CPUs).
+frames within one code value at fp32 (float conv results may differ in the last bit across CPUs),
+and in bf16 (what `--precision auto` picks on CPUs with AMX) within a few, at the same PSNR.
 """
 
 from __future__ import annotations
@@ -41,12 +42,15 @@ def test_golden_file_decodes_to_the_committed_frames(name):
     assert c.format_version == e["format_version"]
     assert c.params["payload"] == 1 and c.params["segments"] == [2, 2]
     assert {s.name: hashlib.sha256(s.data).hexdigest() for s in c.sections} == e["sections_sha256"]
-    decoded = np.stack(list(decode_frames(path, device="cpu")))
+    decoded = np.stack(list(decode_frames(path, device="cpu", precision="fp32")))
     assert decoded.shape == (e["frames"], e["height"], e["width"], 3)
     frozen = np.load(path.with_suffix(".frames.npy"))
     assert np.abs(decoded.astype(int) - frozen.astype(int)).max() <= 1
     source, _ = read_frames(SOURCE, 0, e["frames"])
     assert psnr(decoded, source).mean == pytest.approx(e["psnr"], abs=0.05)
+    fast = np.stack(list(decode_frames(path, device="cpu", precision="bf16")))  # the default on AMX CPUs
+    assert np.abs(fast.astype(int) - frozen.astype(int)).max() <= 6
+    assert psnr(fast, source).mean == pytest.approx(e["psnr"], abs=0.05)
 
 
 def test_both_container_versions_decode_through_the_registry(tmp_path):
