@@ -125,3 +125,20 @@ def test_the_cli_prints_the_plan_and_step_lines_without_a_terminal(tiny_clip, tm
     first_train = next(i for i, line in enumerate(lines) if line.startswith("[train]"))
     assert plan < first_train
     assert any(line.startswith("[train]") and "batch 2/4" in line and "loss" in line for line in lines), lines
+
+
+def test_without_a_rate_option_the_size_is_chosen_for_about_a_tenth_of_a_bit_per_pixel(tmp_path):
+    from codec.video.hnerv.encode import default_budget
+    from codec.video.hnerv.options import DEFAULT_BPP, DEFAULT_SIZE_RANGE
+
+    root = Path(__file__).resolve().parents[2]
+    clip = root / "assets" / "carphone.mp4"
+    events: list[ProgressEvent] = []
+    opts = EncodeOptions(epochs=2, max_frames=40, seed=1, device="cpu")
+    r = encode_video(clip, tmp_path / "d.hnerv", opts, events.append)
+    pixels = 40 * 176 * 144
+    assert r.plan["size_m"] == pytest.approx(DEFAULT_BPP * pixels / 6 / 1e6, rel=1e-6)
+    assert any("chosen for about 0.1 bpp" in e.message for e in events)
+    assert 0.05 < r.bpp < 0.2  # the file lands near the default rate, whatever the clip's length
+    lo, hi = DEFAULT_SIZE_RANGE
+    assert default_budget(10, 1) == lo * 1e6 and default_budget(10**12, 2) == 2 * hi * 1e6  # per segment

@@ -29,7 +29,7 @@ from codec.video.hnerv import bitstream
 from codec.video.hnerv.config import HNeRVConfig, solve_config
 from codec.video.hnerv.decode import render
 from codec.video.hnerv.model import HNeRV
-from codec.video.hnerv.options import EncodeOptions
+from codec.video.hnerv.options import DEFAULT_BPP, DEFAULT_SIZE_RANGE, EncodeOptions
 from codec.video.hnerv.plan import BITS_PER_PARAM_GUESS, Plan, long_plan_advice, make_plan
 from codec.video.hnerv.train import TrainConfig, Trainer, decoder_weights
 
@@ -246,6 +246,12 @@ def _plan(
     return plan, cfg
 
 
+def default_budget(pixels: int, segments: int) -> float:
+    """Parameters whose file codes to about DEFAULT_BPP, within DEFAULT_SIZE_RANGE per segment."""
+    lo, hi = (m * 1e6 * segments for m in DEFAULT_SIZE_RANGE)
+    return min(max(DEFAULT_BPP * pixels / BITS_PER_PARAM_GUESS, lo), hi)
+
+
 def encode_video(
     input_path: str | Path,
     output_path: str | Path,
@@ -280,8 +286,12 @@ def encode_video(
     if opts.bpp is not None:
         target_bytes = opts.bpp * pixels / 8 - HEADER_BYTES_GUESS
         budget = max(target_bytes, 1) * 8 / BITS_PER_PARAM_GUESS
-    else:
+    elif opts.size is not None:
         budget = opts.size * 1e6
+    else:
+        budget = default_budget(pixels, len(bounds))
+        progress(ProgressEvent(phase="read", message=f"size {budget / 1e6:.3g}M: chosen for about"
+                               f" {DEFAULT_BPP:g} bpp (give --size or --bpp to choose)"))  # fmt: skip
 
     def solve(size_m: float) -> HNeRVConfig:  # every segment gets the same architecture
         return solve_config(h, w, seg_len, size_m * 1e6 * seg_len / t)

@@ -13,14 +13,20 @@ from codec.durations import parse_duration
 from codec.errors import InvalidInput
 from codec.options import option
 
-DEFAULT_SIZE = 0.3  # millions of parameters, when neither --size nor --bpp is given
+# Without --size or --bpp, the size is chosen for the clip: the budget that codes to about DEFAULT_BPP
+# (the paper's operating point on Big Buck Bunny: 1.5M parameters for 132 frames of 640x1280 is
+# ~0.1 bpp), within DEFAULT_SIZE_RANGE per segment. A size, not a rate target, so that --time-limit
+# may still lower it.
+DEFAULT_BPP = 0.1
+DEFAULT_SIZE_RANGE = (0.01, 3.0)  # millions of parameters per segment
 
 
 @dataclass
 class EncodeOptions:
     size: float | None = option(
         None,
-        "parameter budget (decoder + embeddings, as in the paper); default 0.3 without --bpp",
+        "parameter budget (decoder + embeddings, as in the paper); default: chosen for the clip to code"
+        " to about 0.1 bpp (0.01M..3M per segment), without --bpp",
         unit="M params",
         lo=0.001,
         hi=100,
@@ -69,12 +75,10 @@ class EncodeOptions:
     precision: str = option("auto", PRECISION_HELP, choices=PRECISIONS)
 
     def check(self) -> None:
-        """The rate is set by exactly one of size and bpp (size by default)."""
+        """The rate is set by at most one of size and bpp (neither: a size chosen for the clip)."""
         check_device_name(self.device)
         if self.size is not None and self.bpp is not None:
             raise InvalidInput("give either --size or --bpp, not both")
-        if self.size is None and self.bpp is None:
-            self.size = DEFAULT_SIZE
         if self.time_limit:
             parse_duration(self.time_limit)
 
