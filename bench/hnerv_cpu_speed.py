@@ -9,9 +9,9 @@ after the other. Configurations: carphone (176x144, 120 frames) at 0.05M and 0.1
 slice (Big Buck Bunny, 1280x720, 16 frames) at the default 0.3M; steps are timed after warm-up
 (median of 10 at 720p, of 30 otherwise), decode is `decode_frames` over the whole file. PSNR:
 a whole carphone encode at 0.1M for `--epochs` epochs with each version. Decode speed proper: the
-file the old code wrote there (container v1, which both read), decoded by each version (median of 3 whole decodes, entropy decoding
-included), the new one at its default precision (bf16 where fast) and at fp32, with the PSNR of
-what each decoded. Peak RSS of each child
+file the old code wrote there (container v1, which both read), decoded by each version (median of
+3 whole decodes, entropy decoding included), the new one at its default precision (bf16 where
+fast) and at fp32, with the PSNR of what each decoded. Peak RSS of each child
 is reported. Rows are saved as they finish; a rerun continues with the missing ones.
 """
 
