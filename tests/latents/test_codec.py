@@ -193,3 +193,19 @@ def test_cli_encode_show_edit_traverse_decode(tmp_path, capsys) -> None:
         code = main(args)
         err = capsys.readouterr().err
         assert code == 2 and "Traceback" not in err and needle.lower() in err.lower(), (args, err)
+
+
+def test_the_dsprites_model_edits_and_traverses_too(tmp_path, capsys) -> None:
+    images, _ = DSPRITES.batch(np.random.default_rng(14), 2)
+    write_images(tmp_path / "in", images)
+    qla = tmp_path / "d.qla"
+    src = str(tmp_path / "in")
+    assert main(["encode", src, "--codec", "qlae", "--model", "dsprites", "-o", str(qla)]) == 0
+    assert main(["latents", "edit", str(qla), "--set", "4=0", "-o", str(tmp_path / "e.qla")]) == 0
+    assert main(["latents", "traverse", "--model", "dsprites", "--dim", "4", "--from", str(qla), "-o",
+                 str(tmp_path / "g.png")]) == 0  # fmt: skip
+    assert Image.open(tmp_path / "g.png").mode == "L"  # one channel, as the model
+    assert main(["decode", str(tmp_path / "e.qla"), "-o", str(tmp_path / "out")]) == 0
+    assert main(["latents", "traverse", "--model", "shapes3d", "--dim", "0", "--from", str(qla), "-o",
+                 str(tmp_path / "x.png")]) == 2  # fmt: skip
+    assert "encoded with dsprites@v1, not shapes3d@v1" in capsys.readouterr().err
