@@ -88,10 +88,7 @@ class Posterior(nn.Module):
     def compose(
         self, l1: torch.Tensor, l2: torch.Tensor, l3: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        group = torch.from_numpy(self.layout.group_of_patch()).to(l1.device)
-        h = l1[..., :INR_PARAMS] + l2[:, group] + l3
-        lat = l1[..., INR_PARAMS:].reshape(*l1.shape[:2], LATENT_CH, LATENT_GRID, LATENT_GRID)
-        return h, lat
+        return compose(self.layout, l1, l2, l3)
 
     def kl(self, priors: list[LevelPrior]) -> list[torch.Tensor]:
         """Per level, (rows, n) KL(q || p) in nats of every coordinate."""
@@ -102,6 +99,17 @@ class Posterior(nn.Module):
             sq = std_of(rho)
             out.append(torch.log(sp / sq) + (sq**2 + (mu - mp) ** 2) / (2 * sp**2) - 0.5)
         return out
+
+
+def compose(
+    lay: Layout, l1: torch.Tensor, l2: torch.Tensor, l3: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draws of the three levels, (n, rows, size) each -> INR codes (n, patches, 3267) and latents
+    (n, patches, 128, 4, 4): a patch's code is its own + its group's + the image's."""
+    group = torch.from_numpy(lay.group_of_patch()).to(l1.device)
+    h = l1[..., :INR_PARAMS] + l2[:, group] + l3
+    lat = l1[..., INR_PARAMS:].reshape(*l1.shape[:2], LATENT_CH, LATENT_GRID, LATENT_GRID)
+    return h, lat
 
 
 def update_prior(means: list[np.ndarray], stds: list[np.ndarray]) -> LevelPrior:

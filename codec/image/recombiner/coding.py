@@ -1,0 +1,246 @@
+"""Encode an image's posterior block by block with relative entropy coding, and decode it back.
+
+The prior model (`PriorModel`: the shared network parts, each level's prior, its blocks and the
+posterior scale training ended at) is all the decoder needs besides the indices. Encoding, as in
+the official code, with the schedule as data (`FitConfig`):
+
+1. Posteriors start at the prior mean with the training posteriors' mean scale; they are fitted to
+   the image with Adam, loss = MSE x patches + sum over (row, block) of beta * KL, each block's beta
+   multiplied by 1.05 every 10 steps while its KL is over the budget (16 bits) and divided by 1.05
+   while it is under budget - 0.4 bits.
+2. Levels are coded image first, then groups, then patches. In each round every row codes its
+   uncoded block with the largest KL (REC, `codec.rec.coder`: 2^16 candidates from the prior, one
+   16-bit index); the coded coordinates are then fixed and the rest fine-tuned for a few steps
+   (greedy fine-tuning; `FitConfig.finetune_steps`, 0 switches it off).
+3. The indices are stored in canonical order (level, row, block). The decoder rebuilds each block's
+   weights from its index alone (`codec.rec.coder.decode_block`), bit for bit the encoder's, then
+   renders the image.
+
+Rows are permuted per coordinate (`prior.row_permutation`): block b of row r holds coordinate j of
+patch perm[r, j]. Candidate streams are keyed by (level, row, block), under one fixed seed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from codec.image.recombiner.inr import INR_PARAMS, RecombinerINR
+from codec.image.recombiner.patches import Layout
+from codec.image.recombiner.prior import LN2, LevelPrior, Posterior, compose, row_permutation
+from codec.progress import CancelToken, ProgressCallback, ProgressEvent, null_progress
+from codec.rec.coder import decode_block, encode_block
+
+SEED = 0x5EC0DE  # the candidate streams' seed: fixed, so files carry none
+
+
+@dataclass
+class PriorModel:
+    """What encoder and decoder share (one per rate point)."""
+
+    net: RecombinerINR
+    priors: list[LevelPrior]  # levels 1, 2, 3
+    blocks: list[list[np.ndarray]]  # per level, coordinate indices of each block
+    rho: list[np.ndarray]  # per level, the mean posterior rho at the end of prior training (n,)
+    block_bits: int = 16  # the KL budget of a block, and its index's bits (2^bits candidates)
+
+    def blocks_of(self, lay: Layout) -> list[int]:
+        """How many indices each level holds for this layout: rows x blocks."""
+        rows = (lay.patches, lay.groups, 1)
+        return [r * len(b) for r, b in zip(rows, self.blocks, strict=True)]
+
+
+@dataclass
+class FitConfig:
+    steps: int = 3000  # posterior fitting (the paper: 30,000)
+    finetune_steps: int = 20  # after each round of coded blocks
+    lr: float = 2e-4
+    samples: int = 5  # Monte Carlo draws per step
+    beta_every: int = 10
+    beta_factor: float = 1.05
+    lower_buffer_bits: float = 0.4
+    seed: int = 0
+
+
+@dataclass
+class Encoded:
+    layout: Layout
+    indices: list[np.ndarray]  # per level, (rows, blocks) int64 in canonical order
+    weights: list[np.ndarray]  # per level, (rows, n) float32: the coded values, original rows
+    recon: np.ndarray  # (3, H, W) float32 rendered from the coded weights (the encoder's view)
+    kl_bits: list[float] = field(default_factory=list)  # per level, of the fitted posterior
+
+
+class _Level:
+    """Bookkeeping of one level: permuted rows, block membership, what is coded."""
+
+    def __init__(self, rows: int, n: int, blocks: list[np.ndarray]) -> None:
+        self.rows, self.n, self.blocks = rows, n, blocks
+        self.perm = torch.from_numpy(row_permutation(rows, n))  # [r, j] -> original row
+        block_of = np.empty(n, np.int64)
+        for b, idx in enumerate(blocks):
+            block_of[idx] = b
+        self.block_of = torch.from_numpy(block_of)
+        self.coded = torch.zeros(rows, len(blocks), dtype=torch.bool)  # (permuted row, block)
+        self.fixed = torch.zeros(rows, n)  # values, original rows
+        self.mask = torch.zeros(rows, n, dtype=torch.bool)  # coded coordinates, original rows
+        self.indices = np.zeros((rows, len(blocks)), np.int64)
+
+    def block_kl(self, kl: torch.Tensor) -> torch.Tensor:
+        """(rows, n) per-coordinate KL, original rows -> (rows, blocks) per permuted row and block."""
+        permuted = kl.gather(0, self.perm)
+        out = kl.new_zeros(self.rows, len(self.blocks))
+        return out.index_add_(1, self.block_of, permuted)
+
+    def coords(self, r: int, b: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Original (rows, columns) of block b of permuted row r."""
+        cols = torch.from_numpy(self.blocks[b])
+        return self.perm[r, cols], cols
+
+
+def _draw(
+    q: Posterior, levels: list[_Level], n: int, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    draws = []
+    for mu, rho, lv in zip(q.mu, q.rho, levels, strict=True):
+        eps = torch.randn((n, *mu.shape), generator=gen)
+        x = mu + torch.nn.functional.softplus(rho) / 6 * eps
+        draws.append(torch.where(lv.mask, lv.fixed, x))
+    return q.compose(*draws)
+
+
+def _fit(
+    q: Posterior,
+    model: PriorModel,
+    levels: list[_Level],
+    betas: list[torch.Tensor],
+    target: torch.Tensor,
+    steps: int,
+    cfg: FitConfig,
+    gen: torch.Generator,
+    cancel: CancelToken | None,
+    tick=None,
+) -> None:
+    lay = q.layout
+    params = [p for p in q.parameters()]
+    opt = torch.optim.Adam(params, lr=cfg.lr)
+    lo = model.block_bits - cfg.lower_buffer_bits
+    for step in range(steps):
+        if cancel is not None and step % 10 == 0:
+            cancel.check()
+        h, lat = _draw(q, levels, cfg.samples, gen)
+        mse = torch.stack(
+            [((model.net(h[s], lat[s], lay.rows, lay.cols) - target) ** 2).mean() for s in range(cfg.samples)]
+        )
+        kls = q.kl(model.priors)
+        penalty = sum(
+            (beta * lv.block_kl(k * (~lv.mask)) * (~lv.coded)).sum()
+            for beta, lv, k in zip(betas, levels, kls, strict=True)
+        )
+        loss = mse.mean() * lay.patches + penalty
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if step % cfg.beta_every == 0:
+            with torch.no_grad():
+                for beta, lv, k in zip(betas, levels, kls, strict=True):
+                    bits = lv.block_kl(k.detach()) / LN2
+                    beta.mul_(torch.where(bits > model.block_bits, cfg.beta_factor, 1.0))
+                    beta.div_(torch.where(bits <= lo, cfg.beta_factor, 1.0))
+                    beta.clamp_(0.0, 1e4)
+        if tick is not None:
+            tick(step, float(mse.mean().detach()))
+
+
+def encode_posterior(
+    target_chw: np.ndarray,
+    lay: Layout,
+    model: PriorModel,
+    cfg: FitConfig,
+    progress: ProgressCallback = null_progress,
+    cancel: CancelToken | None = None,
+) -> Encoded:
+    """Fit, then code every block (module doc); `target_chw` is the padded image in [0, 1]."""
+    gen = torch.Generator().manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    target = torch.from_numpy(np.ascontiguousarray(target_chw, np.float32))
+    rows = (lay.patches, lay.groups, 1)
+    q = Posterior(lay, model.priors)
+    with torch.no_grad():
+        for rho, r in zip(q.rho, model.rho, strict=True):
+            rho.copy_(torch.from_numpy(np.asarray(r, np.float32)).expand_as(rho))
+    levels = [_Level(r, len(p.mean), b) for r, p, b in zip(rows, model.priors, model.blocks, strict=True)]
+    betas = [torch.full((r, len(b)), 1e-3) for r, b in zip(rows, model.blocks, strict=True)]
+    total_blocks = sum(lv.rows * len(lv.blocks) for lv in levels)
+
+    def tick(step: int, mse: float) -> None:
+        if step % 20 == 0:
+            psnr = -10 * np.log10(max(mse, 1e-10))
+            progress(ProgressEvent(phase="fit", step=step, total=cfg.steps, metrics={"psnr": psnr}))
+
+    _fit(q, model, levels, betas, target, cfg.steps, cfg, gen, cancel, tick)
+    with torch.no_grad():
+        kl_bits = [float(k.sum() / LN2) for k in q.kl(model.priors)]
+    done = 0
+    for li in (2, 1, 0):  # image, groups, patches
+        lv, prior = levels[li], model.priors[li]
+        while not bool(lv.coded.all()):
+            with torch.no_grad():
+                kl = lv.block_kl(q.kl(model.priors)[li])
+                kl[lv.coded] = -1.0
+                choice = kl.argmax(1)
+                mu, sd = q.mu[li].detach(), torch.nn.functional.softplus(q.rho[li].detach()) / 6
+                for r in range(lv.rows):
+                    b = int(choice[r])
+                    if lv.coded[r, b]:
+                        continue
+                    rr, cols = lv.coords(r, b)
+                    c = encode_block(
+                        SEED, _key(li, r, b), model.block_bits, mu[rr, cols].numpy(), sd[rr, cols].numpy(),
+                        prior.mean[cols.numpy()], prior.std[cols.numpy()], rng,
+                    )  # fmt: skip
+                    lv.indices[r, b] = c.index
+                    lv.fixed[rr, cols] = torch.from_numpy(c.weights)
+                    lv.mask[rr, cols] = True
+                    lv.coded[r, b] = True
+                    done += 1
+            progress(
+                ProgressEvent(phase="code", step=done, total=total_blocks, metrics={"kl_bits": sum(kl_bits)})
+            )
+            if cfg.finetune_steps and not bool(all(x.coded.all() for x in levels)):
+                _fit(q, model, levels, betas, target, cfg.finetune_steps, cfg, gen, cancel)
+    weights = [lv.fixed.numpy().copy() for lv in levels]
+    recon = render(model, lay, weights)
+    return Encoded(lay, [lv.indices for lv in levels], weights, recon, kl_bits)
+
+
+def _key(level: int, row: int, block: int) -> int:
+    return (level << 48) | (row << 24) | block
+
+
+def decode_weights(model: PriorModel, lay: Layout, indices: list[np.ndarray]) -> list[np.ndarray]:
+    """Every level's coded values (original rows), rebuilt from the indices alone."""
+    rows = (lay.patches, lay.groups, 1)
+    out = []
+    for li, (r_count, prior, blocks) in enumerate(zip(rows, model.priors, model.blocks, strict=True)):
+        perm = row_permutation(r_count, len(prior.mean))
+        w = np.zeros((r_count, len(prior.mean)), np.float32)
+        for r in range(r_count):
+            for b, cols in enumerate(blocks):
+                vals = decode_block(
+                    SEED, _key(li, r, b), int(indices[li][r, b]), prior.mean[cols], prior.std[cols]
+                )
+                w[perm[r, cols], cols] = vals
+        out.append(w)
+    return out
+
+
+@torch.no_grad()
+def render(model: PriorModel, lay: Layout, weights: list[np.ndarray]) -> np.ndarray:
+    """(3, rows*64, cols*64) float32 pixels from the coded values of the three levels."""
+    h, lat = compose(lay, *(torch.from_numpy(w)[None] for w in weights))
+    assert h.shape[-1] == INR_PARAMS
+    model.net.eval()
+    return model.net(h[0], lat[0], lay.rows, lay.cols).numpy()
