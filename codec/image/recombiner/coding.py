@@ -52,6 +52,35 @@ class PriorModel:
         return [r * len(b) for r, b in zip(rows, self.blocks, strict=True)]
 
 
+KIND = "image-prior"
+
+
+def prior_tensors(model: PriorModel) -> dict[str, torch.Tensor]:
+    """What the model store keeps (safetensors): the network's parts, each level's prior, the
+    training posteriors' mean rho and the blocks as a block id per coordinate."""
+    from codec.image.recombiner.prior import block_of
+
+    t = {f"net.{k}": v.detach().cpu().contiguous() for k, v in model.net.state_dict().items()}
+    for k in range(3):
+        n = len(model.priors[k].mean)
+        t[f"level{k}.mean"] = torch.from_numpy(np.asarray(model.priors[k].mean, np.float32))
+        t[f"level{k}.std"] = torch.from_numpy(np.asarray(model.priors[k].std, np.float32))
+        t[f"level{k}.rho"] = torch.from_numpy(np.asarray(model.rho[k], np.float32))
+        t[f"level{k}.block"] = torch.from_numpy(block_of(model.blocks[k], n))
+    return t
+
+
+def prior_from_tensors(t: dict[str, torch.Tensor], arch: dict) -> PriorModel:
+    from codec.image.recombiner.prior import blocks_from
+
+    net = RecombinerINR(bool(arch.get("linear_reparam", True)), bool(arch.get("positional", True)))
+    net.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith("net.")})
+    priors = [LevelPrior(t[f"level{k}.mean"].numpy(), t[f"level{k}.std"].numpy()) for k in range(3)]
+    blocks = [blocks_from(t[f"level{k}.block"].numpy()) for k in range(3)]
+    rho = [t[f"level{k}.rho"].numpy() for k in range(3)]
+    return PriorModel(net, priors, blocks, rho, int(arch["block_bits"]))
+
+
 @dataclass
 class FitConfig:
     steps: int = 3000  # posterior fitting (the paper: 30,000)

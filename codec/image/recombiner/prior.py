@@ -127,13 +127,29 @@ def make_blocks(mean_kl_bits: np.ndarray, budget: float = BLOCK_BITS, seed: int 
     for j in order:
         kl = float(mean_kl_bits[j])
         if current and total + kl > budget:
-            blocks.append(np.array(current, np.int64))
+            blocks.append(np.sort(np.array(current, np.int64)))  # within a block: increasing coordinate
             current, total = [], 0.0
         current.append(int(j))
         total += kl
     if current:
-        blocks.append(np.array(current, np.int64))
+        blocks.append(np.sort(np.array(current, np.int64)))
     return blocks
+
+
+def block_of(blocks: list[np.ndarray], n: int) -> np.ndarray:
+    """(n,) int32 block id of every coordinate: how a prior stores its blocks."""
+    out = np.full(n, -1, np.int32)
+    for b, idx in enumerate(blocks):
+        out[idx] = b
+    return out
+
+
+def blocks_from(ids: np.ndarray) -> list[np.ndarray]:
+    """The inverse of block_of: each block's coordinates, increasing."""
+    ids = np.asarray(ids, np.int64)
+    order = np.argsort(ids, kind="stable")
+    bounds = np.searchsorted(ids[order], np.arange(int(ids.max()) + 2))
+    return [order[bounds[b] : bounds[b + 1]] for b in range(int(ids.max()) + 1)]
 
 
 def row_permutation(rows: int, n: int) -> np.ndarray:
