@@ -32,7 +32,12 @@ from codec.progress import CancelToken, ProgressCallback, null_progress, with_et
 # packages that register a codec when imported
 BUILTIN_CODECS = ("codec.video.hnerv", "codec.vectors.codec", "codec.latents.codec")
 # modules that register a job kind (codec.tasks) when imported
-BUILTIN_TASKS = ("codec.embed.task", "codec.index.backfill", "codec.latents.task")
+BUILTIN_TASKS = (
+    "codec.embed.task",
+    "codec.index.backfill",
+    "codec.latents.task",
+    "codec.image.recombiner.task",
+)
 PLUGIN_GROUP = "neural_codec.codecs"  # entry points of installed third-party codecs
 
 _loaded = False

@@ -1,4 +1,4 @@
-"""`codec train embedder|latents ...`: train a model into the model store, here or as a job on a server.
+"""`codec train embedder|latents|prior ...`: train a model into the model store, here or as a job on a server.
 
 Training options are each task's options dataclass (`codec.embed.options.TrainEmbedderOptions`,
 `codec.latents.options.TrainLatentsOptions`): the flags, their help and their checks come from it,
@@ -33,6 +33,7 @@ from codec.errors import Cancelled, InvalidInput
 train_app = typer.Typer(no_args_is_help=True, help="Train models into the model store.")
 EMBEDDER_KIND = "embedder.train"  # the job kinds (codec.embed.task, codec.latents.task)
 LATENTS_KIND = "latents.train"
+PRIOR_KIND = "prior.train"
 
 # A local run: (options, data dir, work dir, resume, progress, cancel, command line) -> result
 Runner = Callable[[Any, Path, Path, bool, Any, Any, str], Any]
@@ -190,6 +191,46 @@ def latents(
 
     tls = (token_file, tls_ca, tls_cert, tls_key)
     _train(ctx, "latents", LATENTS_KIND, TrainLatentsOptions, run, show, summary, data_dir, resume,
+           json_out, server, tls, help_, name_required=False)  # fmt: skip
+
+
+@train_app.command("prior", context_settings=DYNAMIC, options_metavar="[OPTIONS]")
+def prior(
+    ctx: typer.Context,
+    data_dir: DataDirOpt = None,
+    resume: bool = typer.Option(False, "--resume", help="continue an interrupted run of the same command"),
+    json_out: JsonOpt = False,
+    server: OptionalServerOpt = None,
+    token_file: TokenFileOpt = None,
+    tls_ca: TlsCaOpt = None,
+    tls_cert: TlsCertOpt = None,
+    tls_key: TlsKeyOpt = None,
+    help_: HelpOpt = False,
+) -> None:
+    """Learn a RECOMBINER image prior for one rate point (empirical Bayes) and store it as NAME@vN."""
+    from codec.image.recombiner.options import TrainPriorOptions
+
+    def run(opts, root, work, resume, progress, cancel, command):
+        from codec.image.recombiner.task import train_and_store
+        from codec.models import ModelStore
+
+        return train_and_store(opts, ModelStore(root), progress, cancel, command)
+
+    def show(r, json_out: bool) -> None:
+        spec, res = r
+        if json_out:
+            echo_json({"model": spec, "psnr": res.psnr, "kl_bits_per_patch": res.kl_bits_per_patch,
+                       "seconds": res.seconds})  # fmt: skip
+            return
+        what = f"stored {spec}" if spec else "trained (not stored: no --name)"
+        kl, secs = res.kl_bits_per_patch, res.seconds
+        typer.echo(f"{what}: {res.psnr:.2f} dB on its crops, {kl:.0f} bits of KL per patch, {secs:.0f} s")
+
+    def summary(info: dict[str, float]) -> str:
+        return ", ".join(f"{k} {info[k]:.4g}" for k in ("psnr", "kl_bits_per_patch") if k in info) or "done"
+
+    tls = (token_file, tls_ca, tls_cert, tls_key)
+    _train(ctx, "prior", PRIOR_KIND, TrainPriorOptions, run, show, summary, data_dir, resume,
            json_out, server, tls, help_, name_required=False)  # fmt: skip
 
 

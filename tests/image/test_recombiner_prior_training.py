@@ -106,3 +106,36 @@ def test_a_whole_file_round_trip_through_the_library(learned, tmp_path) -> None:
                 api.decode(api.open(tmp_path / "bad.rcb"), tmp_path / "x.png")
     finally:
         unregister_recombiner()
+
+
+def test_codec_train_prior_stores_a_prior_from_the_cli(tmp_path, capsys) -> None:
+    from codec.cli import main
+
+    schedule = [
+        "--crops",
+        "1",
+        "--crop-size",
+        "64",
+        "--iterations",
+        "1",
+        "--steps",
+        "2",
+        "--first-steps",
+        "2",
+    ]
+    args = [
+        "train",
+        "prior",
+        "--name",
+        "cli-prior",
+        *schedule,
+        "--block-bits",
+        "8",
+        "--data-dir",
+        str(tmp_path),
+    ]
+    assert main(args) == 0
+    assert "stored cli-prior@v1" in capsys.readouterr().out
+    m = ModelStore(tmp_path).get("cli-prior").manifest
+    assert m.kind == KIND and m.arch["block_bits"] == 8 and m.training["schedule"]["iterations"] == 1
+    assert main([*args[:-2], "--crop-size", "100", "--data-dir", str(tmp_path)]) == 2

@@ -33,3 +33,29 @@ class EncodeOptions:
 @dataclass
 class DecodeOptions:
     pass
+
+
+@dataclass
+class TrainPriorOptions:
+    """`codec train prior`: one rate point's prior (codec/image/recombiner/train.py)."""
+
+    name: str = option("", "store the prior as NAME@vN (the next free version)")
+    bpp: float = option(0.5, "the rate point: the KL per patch aimed at, in bits per pixel", lo=0.01, hi=8)
+    data: str = option("photos", "photos (the built-in training set, data.py) or a folder of images")
+    crops: int = option(16, "training crops", lo=1, hi=100_000)
+    crop_size: int = option(256, "side of each training crop, a multiple of 64", lo=64, hi=2048)
+    iterations: int = option(20, "empirical-Bayes iterations (the paper: 550)", lo=1, hi=100_000)
+    steps: int = option(50, "Adam steps per iteration (the paper: 100)", lo=1, hi=1_000_000)
+    first_steps: int = option(100, "Adam steps of the first iteration (the paper: 200)", lo=1, hi=1_000_000)
+    block_bits: int = option(16, "KL budget of a coded block, in bits (= its index's bits)", lo=4, hi=20)
+    beta_init: float = option(1e-8, "initial KL weight (the paper's; a short schedule may start higher)",
+                              lo=0, hi=1, lo_open=True)  # fmt: skip
+    linear_reparam: bool = option(True, "ablation: false codes the INR weights directly (no h @ A)")
+    positional: bool = option(True, "ablation: false drops the positional latents")
+    seed: int = option(0, "random seed (crops, initialisation)", lo=0, hi=2**31 - 1)
+
+    def check(self) -> None:
+        if self.crop_size % 64:
+            raise InvalidInput("--crop-size must be a multiple of 64 (whole patches)")
+        if self.name and ("/" in self.name or "@" in self.name or len(self.name) > 64):
+            raise InvalidInput("--name takes a bare NAME: the version is the next free one")
