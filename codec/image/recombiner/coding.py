@@ -56,11 +56,13 @@ KIND = "image-prior"
 
 
 def prior_tensors(model: PriorModel) -> dict[str, torch.Tensor]:
-    """What the model store keeps (safetensors): the network's parts, each level's prior, the
-    training posteriors' mean rho and the blocks as a block id per coordinate."""
+    """What the model store keeps (safetensors): the network's parts (float16), each level's prior
+    and the training posteriors' mean rho (float32), and the blocks as a block id per coordinate."""
     from codec.image.recombiner.prior import block_of
 
-    t = {f"net.{k}": v.detach().cpu().contiguous() for k, v in model.net.state_dict().items()}
+    # the shared network in float16 (half the bytes; both sides load the same rounded values)
+    state = model.net.state_dict()
+    t = {f"net.{k}": v.detach().cpu().to(torch.float16).contiguous() for k, v in state.items()}
     for k in range(3):
         n = len(model.priors[k].mean)
         t[f"level{k}.mean"] = torch.from_numpy(np.asarray(model.priors[k].mean, np.float32))
@@ -74,7 +76,7 @@ def prior_from_tensors(t: dict[str, torch.Tensor], arch: dict) -> PriorModel:
     from codec.image.recombiner.prior import blocks_from
 
     net = RecombinerINR(bool(arch.get("linear_reparam", True)), bool(arch.get("positional", True)))
-    net.load_state_dict({k[4:]: v for k, v in t.items() if k.startswith("net.")})
+    net.load_state_dict({k[4:]: v.float() for k, v in t.items() if k.startswith("net.")})
     priors = [LevelPrior(t[f"level{k}.mean"].numpy(), t[f"level{k}.std"].numpy()) for k in range(3)]
     blocks = [blocks_from(t[f"level{k}.block"].numpy()) for k in range(3)]
     rho = [t[f"level{k}.rho"].numpy() for k in range(3)]
