@@ -139,3 +139,18 @@ def test_codec_train_prior_stores_a_prior_from_the_cli(tmp_path, capsys) -> None
     m = ModelStore(tmp_path).get("cli-prior").manifest
     assert m.kind == KIND and m.arch["block_bits"] == 8 and m.training["schedule"]["iterations"] == 1
     assert main([*args[:-2], "--crop-size", "100", "--data-dir", str(tmp_path)]) == 2
+
+
+def test_without_the_hierarchy_only_patch_codes_are_sent() -> None:
+    crops, _ = training_crops(1, size=64, seed=1)
+    cfg = TrainPriorConfig(
+        iterations=1, steps=5, first_steps=5, block_bits=8, beta_init=1e-3, hierarchical=False
+    )
+    model = train_prior(crops, cfg).model
+    assert model.blocks[1] == [] and model.blocks[2] == [] and len(model.blocks[0]) > 0
+    x, lay = to_patched(skdata.astronaut()[300:364, 100:164])
+    enc = encode_posterior(x, lay, model, FitConfig(steps=5, finetune_steps=0, samples=1))
+    assert [i.shape[1] for i in enc.indices] == [len(model.blocks[0]), 0, 0]
+    assert not enc.weights[1].any() and not enc.weights[2].any()
+    dec = decode_weights(model, lay, enc.indices)
+    assert all(np.array_equal(a, b) for a, b in zip(dec, enc.weights, strict=True))

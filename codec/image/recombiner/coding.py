@@ -110,7 +110,7 @@ class _Level:
     def __init__(self, rows: int, n: int, blocks: list[np.ndarray]) -> None:
         self.rows, self.n, self.blocks = rows, n, blocks
         self.perm = torch.from_numpy(row_permutation(rows, n))  # [r, j] -> original row
-        block_of = np.empty(n, np.int64)
+        block_of = np.zeros(n, np.int64)
         for b, idx in enumerate(blocks):
             block_of[idx] = b
         self.block_of = torch.from_numpy(block_of)
@@ -136,6 +136,9 @@ def _draw(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     draws = []
     for mu, rho, lv in zip(q.mu, q.rho, levels, strict=True):
+        if not lv.blocks:  # a level the prior does not use (the hierarchy ablation): zero
+            draws.append(torch.zeros((n, *mu.shape)))
+            continue
         eps = torch.randn((n, *mu.shape), generator=gen)
         x = mu + torch.nn.functional.softplus(rho) / 6 * eps
         draws.append(torch.where(lv.mask, lv.fixed, x))
@@ -169,6 +172,7 @@ def _fit(
         penalty = sum(
             (beta * lv.block_kl(k * (~lv.mask)) * (~lv.coded)).sum()
             for beta, lv, k in zip(betas, levels, kls, strict=True)
+            if lv.blocks
         )
         loss = mse.mean() * lay.patches + penalty
         opt.zero_grad(set_to_none=True)
@@ -177,6 +181,8 @@ def _fit(
         if step % cfg.beta_every == 0:
             with torch.no_grad():
                 for beta, lv, k in zip(betas, levels, kls, strict=True):
+                    if not lv.blocks:
+                        continue
                     bits = lv.block_kl(k.detach()) / LN2
                     beta.mul_(torch.where(bits > model.block_bits, cfg.beta_factor, 1.0))
                     beta.div_(torch.where(bits <= lo, cfg.beta_factor, 1.0))
@@ -213,7 +219,10 @@ def encode_posterior(
 
     _fit(q, model, levels, betas, target, cfg.steps, cfg, gen, cancel, tick)
     with torch.no_grad():
-        kl_bits = [float(k.sum() / LN2) for k in q.kl(model.priors)]
+        kl_bits = [
+            float(k.sum() / LN2) if lv.blocks else 0.0
+            for k, lv in zip(q.kl(model.priors), levels, strict=True)
+        ]
     done = 0
     for li in (2, 1, 0):  # image, groups, patches
         lv, prior = levels[li], model.priors[li]

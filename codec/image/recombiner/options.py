@@ -52,6 +52,7 @@ class TrainPriorOptions:
                               lo=0, hi=1, lo_open=True)  # fmt: skip
     linear_reparam: bool = option(True, "ablation: false codes the INR weights directly (no h @ A)")
     positional: bool = option(True, "ablation: false drops the positional latents")
+    hierarchical: bool = option(True, "ablation: false keeps the per-patch level only (no group codes)")
     seed: int = option(0, "random seed (crops, initialisation)", lo=0, hi=2**31 - 1)
 
     def check(self) -> None:

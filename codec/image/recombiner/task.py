@@ -24,13 +24,14 @@ def train_and_store(opts: TrainPriorOptions, store, progress: ProgressCallback, 
     cfg = TrainPriorConfig(
         bpp=opts.bpp, iterations=opts.iterations, steps=opts.steps, first_steps=opts.first_steps,
         block_bits=opts.block_bits, beta_init=opts.beta_init, linear_reparam=opts.linear_reparam,
-        positional=opts.positional, seed=opts.seed,
+        positional=opts.positional, hierarchical=opts.hierarchical, seed=opts.seed,
     )  # fmt: skip
     r = train_prior(crops, cfg, progress, cancel)
     spec = ""
     if opts.name:
         arch = {"type": "recombiner-prior", "block_bits": opts.block_bits, "bpp": opts.bpp,
-                "linear_reparam": opts.linear_reparam, "positional": opts.positional}  # fmt: skip
+                "linear_reparam": opts.linear_reparam, "positional": opts.positional,
+                "hierarchical": opts.hierarchical}  # fmt: skip
         training = {
             "command": command, "data": f"{len(names)} crops of {opts.crop_size}: " + ", ".join(names[:8])
             + (" ..." if len(names) > 8 else ""), "schedule": asdict(cfg), "seconds": round(r.seconds, 1),

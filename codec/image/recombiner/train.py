@@ -37,6 +37,7 @@ from codec.image.recombiner.prior import (
 from codec.progress import CancelToken, ProgressCallback, ProgressEvent, null_progress
 
 PATCH_PIXELS = 64 * 64
+OFF_RHO = -40.0  # an unused level's posterior scale: softplus(-40) / 6, nothing
 
 
 @dataclass
@@ -51,6 +52,7 @@ class TrainPriorConfig:
     beta_factor: float = 1.5
     linear_reparam: bool = True
     positional: bool = True
+    hierarchical: bool = True  # ablation: False keeps only the per-patch level
     seed: int = 0
 
 
@@ -80,7 +82,15 @@ def train_prior(
     net = RecombinerINR(cfg.linear_reparam, cfg.positional)
     priors = [LevelPrior.initial(n) for n in LEVEL_SIZES]
     posts = [Posterior(lay, rho=INIT_RHO) for _ in crops]
-    params = [*net.parameters(), *(p for q in posts for p in q.parameters())]
+    used = (0, 1, 2) if cfg.hierarchical else (0,)
+    for q in posts:  # an unused level is exactly zero: its codes are never sent
+        for k in set(range(3)) - set(used):
+            with torch.no_grad():
+                q.mu[k].zero_()
+                q.rho[k].fill_(OFF_RHO)
+            q.mu[k].requires_grad_(False)
+            q.rho[k].requires_grad_(False)
+    params = [*net.parameters(), *(p for q in posts for p in q.parameters() if p.requires_grad)]
     opt = torch.optim.Adam(params, lr=cfg.lr)
     beta, hi, lo = cfg.beta_init, cfg.bpp * PATCH_PIXELS, max(0.05, cfg.bpp - 0.1) * PATCH_PIXELS
     n_patches = lay.patches * len(crops)
@@ -97,7 +107,8 @@ def train_prior(
                 h, lat = q.sample(1)
                 y = net(h[0], lat[0], lay.rows, lay.cols)
                 sq = sq + ((y - target[i]) ** 2).mean()
-                kl = kl + sum(k.sum() for k in q.kl(priors))
+                kls = q.kl(priors)
+                kl = kl + sum(kls[k].sum() for k in used)
             loss = sq / len(posts) * n_patches + beta * kl
             opt.zero_grad(set_to_none=True)
             loss.backward()
@@ -116,13 +127,15 @@ def train_prior(
         with torch.no_grad():
             priors = [
                 update_prior([q.mu[k].numpy() for q in posts], [std_of(q.rho[k]).numpy() for q in posts])
+                if k in used
+                else priors[k]
                 for k in range(3)
             ]
         psnr = -10 * np.log10(max(mse, 1e-10))
         history.append({"iteration": it, "psnr": psnr, "kl_bits_per_patch": kl_bits, "beta": beta})
     with torch.no_grad():
         kls = [np.concatenate([q.kl(priors)[k].numpy() for q in posts]) for k in range(3)]
-        blocks = [make_blocks(kl.mean(0) / LN2, cfg.block_bits) for kl in kls]
+        blocks = [make_blocks(kls[k].mean(0) / LN2, cfg.block_bits) if k in used else [] for k in range(3)]
         rho = [np.concatenate([q.rho[k].numpy() for q in posts]).mean(0).astype(np.float32) for k in range(3)]
     model = PriorModel(net, priors, blocks, rho, cfg.block_bits)
     return TrainPriorResult(
