@@ -154,3 +154,23 @@ def test_without_the_hierarchy_only_patch_codes_are_sent() -> None:
     assert not enc.weights[1].any() and not enc.weights[2].any()
     dec = decode_weights(model, lay, enc.indices)
     assert all(np.array_equal(a, b) for a, b in zip(dec, enc.weights, strict=True))
+
+
+def test_the_plan_measures_states_the_exact_rate_and_fits_a_time_limit(learned) -> None:
+    from codec.errors import InvalidInput
+    from codec.image.recombiner.plan import long_plan_advice, make_plan
+
+    r, _ = learned
+    x, lay = to_patched(skdata.astronaut()[300:364, 100:164])
+    plan, cfg = make_plan(x, lay, r.model, FitConfig(steps=3000, finetune_steps=20, samples=1), "")
+    assert plan.step_s > 0 and plan.block_s > 0 and plan.indices == sum(r.model.blocks_of(lay))
+    assert "blocks" in plan.line() and "bpp" in plan.line() and cfg.steps == 3000
+    assert plan.expected_bpp == pytest.approx((plan.indices * 8 + 8 * 120) / (64 * 64))
+    limit = max(2, int(plan.total_s / 4))  # a quarter of the unhurried plan: well above the blocks' own time
+    short, cfg = make_plan(x, lay, r.model, FitConfig(steps=3000, finetune_steps=20, samples=1), f"{limit}s")
+    assert cfg.steps < 3000 and short.total_s < limit * 1.5 and short.notes
+    need = plan.indices * plan.block_s  # coding the blocks alone
+    if need >= 2:
+        with pytest.raises(InvalidInput, match="too short"):
+            make_plan(x, lay, r.model, FitConfig(steps=3000, samples=1), f"{int(need // 2)}s")
+    assert long_plan_advice(plan) is None or "--time-limit" in long_plan_advice(plan)

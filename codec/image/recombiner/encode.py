@@ -12,6 +12,7 @@ from codec.image.recombiner.bitstream import build
 from codec.image.recombiner.coding import FitConfig, encode_posterior
 from codec.image.recombiner.options import EncodeOptions
 from codec.image.recombiner.patches import from_patched, to_patched
+from codec.image.recombiner.plan import long_plan_advice, make_plan
 from codec.image.recombiner.zoo import load_prior
 from codec.metrics import psnr
 from codec.progress import CancelToken, ProgressCallback, ProgressEvent, null_progress
@@ -27,6 +28,7 @@ class ImageEncodeResult:
     prior: str
     seconds: float
     warnings: list[str] = field(default_factory=list)
+    plan: dict = field(default_factory=dict)
 
 
 def encode_image(
@@ -51,6 +53,15 @@ def encode_image(
     cfg = FitConfig(
         steps=opts.steps, finetune_steps=opts.finetune_steps, samples=opts.samples, seed=opts.seed
     )
+    plan, cfg = make_plan(x, lay, model, cfg, opts.time_limit)
+    progress(ProgressEvent(phase="plan", message=plan.line()))
+    warnings = list(info.notes)
+    for note in plan.notes:
+        progress(ProgressEvent(phase="plan", message=note))
+    advice = long_plan_advice(plan)
+    if advice:
+        progress(ProgressEvent(phase="plan", message=f"warning: {advice}"))
+        warnings.append(advice)
     enc = encode_posterior(x, lay, model, cfg, progress, cancel)
     m = manifest.ref()
     ref = ModelRef(m.name, m.version, m.sha256, "prior")
@@ -60,4 +71,4 @@ def encode_image(
     q = psnr(decoded[None], rgb[None]).mean
     progress(ProgressEvent(phase="done", message=f"{size} bytes, {q:.2f} dB"))
     return ImageEncodeResult(str(dst), size, size * 8 / (rgb.shape[0] * rgb.shape[1]), q, sum(enc.kl_bits),
-                             manifest.spec, time.perf_counter() - t0, list(info.notes))  # fmt: skip
+                             manifest.spec, time.perf_counter() - t0, warnings, plan.to_dict())  # fmt: skip

@@ -21,9 +21,17 @@ class EncodeOptions:
     samples: int = option(5, "Monte Carlo draws per fitting step", lo=1, hi=64)
     seed: int = option(0, "random seed of the fit and of the sample choices", lo=0, hi=2**31 - 1)
     device: str = option("auto", "where the posterior is fitted: " + DEVICE_HELP)
+    time_limit: str = option(
+        "",
+        "finish the encode within this time, e.g. 10m: the fitting and fine-tuning steps are scaled to fit",
+    )
 
     def check(self) -> None:
         check_device_name(self.device)
+        if self.time_limit:
+            from codec.durations import parse_duration
+
+            parse_duration(self.time_limit)
         if not self.prior or "/" in self.prior or len(self.prior) > 80:
             raise InvalidInput(
                 "--prior takes a model store name, NAME or NAME@vN (codec model list --kind image-prior)"
