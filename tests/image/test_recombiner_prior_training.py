@@ -174,3 +174,23 @@ def test_the_plan_measures_states_the_exact_rate_and_fits_a_time_limit(learned) 
         with pytest.raises(InvalidInput, match="too short"):
             make_plan(x, lay, r.model, FitConfig(steps=3000, samples=1), f"{int(need // 2)}s")
     assert long_plan_advice(plan) is None or "--time-limit" in long_plan_advice(plan)
+
+
+def test_bpp_picks_the_highest_rate_point_at_or_below_it(learned, tmp_path) -> None:
+    from codec.errors import InvalidInput
+    from codec.image.recombiner.zoo import choose_prior
+
+    r, _ = learned
+    store = ModelStore(tmp_path)
+    with pytest.raises(InvalidInput, match="no image prior"):
+        choose_prior(0.5, store)
+    tensors = prior_tensors(r.model)
+    for name, bpp in (("low", 0.2), ("high", 0.8)):
+        arch = {"type": "recombiner-prior", "block_bits": 8, "bpp": bpp}
+        store.save(name, KIND, tensors, arch, {"command": "test", "seconds": 0})
+    assert [choose_prior(b, store) for b in (0.5, 1.0, 0.1, None)] == [
+        "low@v1",
+        "high@v1",
+        "low@v1",
+        "low@v1",
+    ]

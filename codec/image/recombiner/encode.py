@@ -13,7 +13,7 @@ from codec.image.recombiner.coding import FitConfig, encode_posterior
 from codec.image.recombiner.options import EncodeOptions
 from codec.image.recombiner.patches import from_patched, to_patched
 from codec.image.recombiner.plan import long_plan_advice, make_plan
-from codec.image.recombiner.zoo import load_prior
+from codec.image.recombiner.zoo import choose_prior, load_prior
 from codec.metrics import psnr
 from codec.progress import CancelToken, ProgressCallback, ProgressEvent, null_progress
 
@@ -43,7 +43,8 @@ def encode_image(
 
     t0 = time.perf_counter()
     rgb, info = read_image(src)
-    manifest, model = load_prior(opts.prior, default_store())
+    store = default_store()
+    manifest, model = load_prior(opts.prior or choose_prior(opts.bpp, store), store)
     x, lay = to_patched(rgb)
     progress(
         ProgressEvent(

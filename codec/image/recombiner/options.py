@@ -11,9 +11,15 @@ from codec.options import option
 
 @dataclass
 class EncodeOptions:
-    prior: str = option(
-        "", "the image prior (NAME[@vN] in the model store, kind image-prior): its rate point"
+    bpp: float | None = option(
+        None,
+        "target rate: the stored prior whose rate point is the highest at or below it (the lowest if none"
+        " is); the rate is then the prior's (fixed by its blocks); default 0.3",
+        unit="bits/pixel",
+        lo=0.001,
+        hi=24,
     )
+    prior: str = option("", "this image prior instead (NAME[@vN], kind image-prior), whatever its rate point")
     steps: int = option(3000, "posterior fitting steps (the paper: 30,000)", lo=1, hi=1_000_000)
     finetune_steps: int = option(
         20, "greedy fine-tuning steps after each round of coded blocks (0: none)", lo=0, hi=100_000
@@ -32,10 +38,12 @@ class EncodeOptions:
             from codec.durations import parse_duration
 
             parse_duration(self.time_limit)
-        if not self.prior or "/" in self.prior or len(self.prior) > 80:
+        if self.prior and ("/" in self.prior or len(self.prior) > 80):
             raise InvalidInput(
                 "--prior takes a model store name, NAME or NAME@vN (codec model list --kind image-prior)"
             )
+        if self.prior and self.bpp is not None:
+            raise InvalidInput("give either --bpp or --prior, not both")
 
 
 @dataclass

@@ -14,8 +14,27 @@ def _load(stored: StoredModel) -> tuple[Manifest, PriorModel]:
     return m, prior_from_tensors(stored.load("torch"), m.arch)
 
 
+DEFAULT_BPP = 0.3
+
+
 def load_prior(spec: str, store: ModelStore) -> tuple[Manifest, PriorModel]:
     return _load(store.get(spec))
+
+
+def choose_prior(bpp: float | None, store: ModelStore) -> str:
+    """The newest version of each stored prior, by rate point: the highest at or below `bpp`
+    (DEFAULT_BPP when None), else the lowest there is. NAME@vN."""
+    target = DEFAULT_BPP if bpp is None else bpp
+    newest: dict[str, StoredModel] = {}
+    for s in store.stored(KIND):
+        newest[s.manifest.name] = s  # stored() lists versions in order
+    points = sorted((float(s.manifest.arch.get("bpp", 0)), s.spec) for s in newest.values())
+    if not points:
+        raise InvalidInput(
+            "no image prior in the model store: train one with `codec train prior` or import one"
+        )
+    below = [p for p in points if p[0] <= target]
+    return (below[-1] if below else points[0])[1]
 
 
 def load_prior_ref(name: str, version: str, sha256: bytes, store: ModelStore) -> tuple[Manifest, PriorModel]:
