@@ -45,3 +45,27 @@ def test_the_decoder_rebuilds_the_encoders_weights_and_picture(small_model) -> N
     assert np.array_equal(render(small_model, lay, dec), enc.recon)
     assert {"fit", "code"} <= {e.phase for e in events}
     assert sum(small_model.blocks_of(lay)) == sum(len(b) for b in small_model.blocks)
+
+
+def test_a_cancelled_encode_resumes_to_the_same_indices(small_model, tmp_path) -> None:
+    from codec.errors import Cancelled
+    from codec.progress import CancelToken
+
+    rgb = skdata.astronaut()[100:164, 200:264]
+    x, lay = to_patched(rgb)
+    cfg = FitConfig(steps=30, finetune_steps=2, samples=1)
+    whole = encode_posterior(x, lay, small_model, cfg)
+    for phase, at in (("fit", 10), ("code", 40)):
+        cancel = CancelToken()
+
+        def stop(e, phase=phase, at=at, cancel=cancel) -> None:
+            if e.phase == phase and e.step >= at:
+                cancel.cancel()
+
+        work = tmp_path / phase
+        with pytest.raises(Cancelled):
+            encode_posterior(x, lay, small_model, cfg, stop, cancel, work)
+        assert (work / "recombiner.pt").exists()
+        again = encode_posterior(x, lay, small_model, cfg, work_dir=work, resume=True)
+        for a, b in zip(again.indices, whole.indices, strict=True):
+            assert np.array_equal(a, b), phase

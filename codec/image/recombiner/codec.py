@@ -55,7 +55,7 @@ class RecombinerCodec(Codec):
     ) -> EncodeReport:
         from codec.image.recombiner.encode import encode_image
 
-        r = encode_image(src, dst, options, progress, cancel)
+        r = encode_image(src, dst, options, progress, cancel, work_dir, resume)
         metrics = {"psnr": r.psnr, "kl_bits": r.kl_bits}
         return EncodeReport(
             self.name, r.path, r.file_bytes, r.bpp, "bpp", r.seconds, metrics, asdict(r), r.warnings

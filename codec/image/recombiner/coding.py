@@ -22,7 +22,9 @@ patch perm[r, j]. Candidate streams are keyed by (level, row, block), under one 
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -34,6 +36,7 @@ from codec.progress import CancelToken, ProgressCallback, ProgressEvent, null_pr
 from codec.rec.coder import decode_block, encode_block
 
 SEED = 0x5EC0DE  # the candidate streams' seed: fixed, so files carry none
+CHECKPOINT_SECONDS = 30.0
 
 
 @dataclass
@@ -156,12 +159,15 @@ def _fit(
     gen: torch.Generator,
     cancel: CancelToken | None,
     tick=None,
+    opt: torch.optim.Optimizer | None = None,
+    start: int = 0,
+    on_step=None,
 ) -> None:
+    """Adam steps start..steps-1 (module doc); `on_step(done, opt)` after each, for checkpoints."""
     lay = q.layout
-    params = [p for p in q.parameters()]
-    opt = torch.optim.Adam(params, lr=cfg.lr)
+    opt = opt or torch.optim.Adam(list(q.parameters()), lr=cfg.lr)
     lo = model.block_bits - cfg.lower_buffer_bits
-    for step in range(steps):
+    for step in range(start, steps):
         if cancel is not None and step % 10 == 0:
             cancel.check()
         h, lat = _draw(q, levels, cfg.samples, gen)
@@ -189,6 +195,8 @@ def _fit(
                     beta.clamp_(0.0, 1e4)
         if tick is not None:
             tick(step, float(mse.mean().detach()))
+        if on_step is not None:
+            on_step(step + 1, opt)
 
 
 def encode_posterior(
@@ -198,8 +206,14 @@ def encode_posterior(
     cfg: FitConfig,
     progress: ProgressCallback = null_progress,
     cancel: CancelToken | None = None,
+    work_dir: Path | None = None,
+    resume: bool = False,
 ) -> Encoded:
-    """Fit, then code every block (module doc); `target_chw` is the padded image in [0, 1]."""
+    """Fit, then code every block (module doc); `target_chw` is the padded image in [0, 1].
+
+    With a `work_dir` the state is checkpointed every CHECKPOINT_SECONDS of fitting, after each
+    coding round and on cancel; `resume` continues from it to the same file an uninterrupted
+    encode writes."""
     gen = torch.Generator().manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     target = torch.from_numpy(np.ascontiguousarray(target_chw, np.float32))
@@ -210,20 +224,59 @@ def encode_posterior(
             rho.copy_(torch.from_numpy(np.asarray(r, np.float32)).expand_as(rho))
     levels = [_Level(r, len(p.mean), b) for r, p, b in zip(rows, model.priors, model.blocks, strict=True)]
     betas = [torch.full((r, len(b)), 1e-3) for r, b in zip(rows, model.blocks, strict=True)]
-    total_blocks = sum(lv.rows * len(lv.blocks) for lv in levels)
 
     def tick(step: int, mse: float) -> None:
         if step % 20 == 0:
             psnr = -10 * np.log10(max(mse, 1e-10))
             progress(ProgressEvent(phase="fit", step=step, total=cfg.steps, metrics={"psnr": psnr}))
 
-    _fit(q, model, levels, betas, target, cfg.steps, cfg, gen, cancel, tick)
-    with torch.no_grad():
-        kl_bits = [
-            float(k.sum() / LN2) if lv.blocks else 0.0
-            for k, lv in zip(q.kl(model.priors), levels, strict=True)
-        ]
-    done = 0
+    ckpt = None if work_dir is None else Path(work_dir) / "recombiner.pt"
+    if ckpt is not None:
+        ckpt.parent.mkdir(parents=True, exist_ok=True)
+    state: dict = {"fit_step": 0, "done": 0, "kl_bits": None, "coding": False}
+    opt = torch.optim.Adam(list(q.parameters()), lr=cfg.lr)
+    if resume and ckpt is not None and ckpt.exists():
+        state = _load(ckpt, q, opt, betas, levels, gen, rng)
+    last = [time.monotonic()]
+
+    def save(fit_step: int | None = None, force: bool = False) -> None:
+        if fit_step is not None:
+            state["fit_step"] = fit_step  # every step: a cancel (checked between steps) saves exactly
+        if ckpt is None or not (force or time.monotonic() - last[0] >= CHECKPOINT_SECONDS):
+            return
+        _save(ckpt, state, q, opt, betas, levels, gen, rng)
+        last[0] = time.monotonic()
+
+    try:
+        if state["fit_step"] < cfg.steps:
+            _fit(q, model, levels, betas, target, cfg.steps, cfg, gen, cancel, tick, opt, state["fit_step"],
+                 lambda n, _: save(n))  # fmt: skip
+            state["fit_step"] = cfg.steps
+        if state["kl_bits"] is None:
+            with torch.no_grad():
+                state["kl_bits"] = [
+                    float(k.sum() / LN2) if lv.blocks else 0.0
+                    for k, lv in zip(q.kl(model.priors), levels, strict=True)
+                ]
+            save(force=True)
+        state["coding"] = True
+        _code(
+            q, model, levels, betas, target, cfg, gen, rng, cancel, progress, state, lambda: save(force=True)
+        )
+    except BaseException:
+        # Ctrl-C, cancel, a crash: while fitting, the state between two steps is kept; while coding,
+        # the checkpoint of the last whole round (a round cut short would code blocks in another order)
+        if not state.get("coding"):
+            save(force=True)
+        raise
+    weights = [lv.fixed.numpy().copy() for lv in levels]
+    recon = render(model, lay, weights)
+    return Encoded(lay, [lv.indices for lv in levels], weights, recon, state["kl_bits"])
+
+
+def _code(q, model, levels, betas, target, cfg, gen, rng, cancel, progress, state, checkpoint) -> None:
+    """Levels image-first; each round, every row's largest-KL uncoded block, then fine-tuning."""
+    total_blocks = sum(lv.rows * len(lv.blocks) for lv in levels)
     for li in (2, 1, 0):  # image, groups, patches
         lv, prior = levels[li], model.priors[li]
         while not bool(lv.coded.all()):
@@ -245,15 +298,46 @@ def encode_posterior(
                     lv.fixed[rr, cols] = torch.from_numpy(c.weights)
                     lv.mask[rr, cols] = True
                     lv.coded[r, b] = True
-                    done += 1
-            progress(
-                ProgressEvent(phase="code", step=done, total=total_blocks, metrics={"kl_bits": sum(kl_bits)})
-            )
+                    state["done"] += 1
+            metrics = {"kl_bits": sum(state["kl_bits"])}
+            progress(ProgressEvent(phase="code", step=state["done"], total=total_blocks, metrics=metrics))
             if cfg.finetune_steps and not bool(all(x.coded.all() for x in levels)):
                 _fit(q, model, levels, betas, target, cfg.finetune_steps, cfg, gen, cancel)
-    weights = [lv.fixed.numpy().copy() for lv in levels]
-    recon = render(model, lay, weights)
-    return Encoded(lay, [lv.indices for lv in levels], weights, recon, kl_bits)
+            checkpoint()
+
+
+def _save(
+    path: Path, state: dict, q, opt, betas, levels, gen: torch.Generator, rng: np.random.Generator
+) -> None:
+    """A work-dir checkpoint (never part of a file or of a model in the store)."""
+    blob = {
+        "state": dict(state), "posterior": q.state_dict(), "opt": opt.state_dict(), "betas": betas,
+        "levels": [{"coded": lv.coded, "fixed": lv.fixed, "mask": lv.mask,
+                    "indices": torch.from_numpy(lv.indices)} for lv in levels],
+        "gen": gen.get_state(),
+        "rng": torch.frombuffer(bytearray(repr(rng.bit_generator.state).encode()), dtype=torch.uint8),
+    }  # fmt: skip
+    tmp = path.with_suffix(".tmp")
+    torch.save(blob, tmp)
+    tmp.replace(path)
+
+
+def _load(path: Path, q, opt, betas, levels, gen: torch.Generator, rng: np.random.Generator) -> dict:
+    import ast
+
+    blob = torch.load(path, weights_only=True)
+    q.load_state_dict(blob["posterior"])
+    opt.load_state_dict(blob["opt"])
+    for beta, saved in zip(betas, blob["betas"], strict=True):
+        beta.copy_(saved)
+    for lv, saved in zip(levels, blob["levels"], strict=True):
+        lv.coded.copy_(saved["coded"])
+        lv.fixed.copy_(saved["fixed"])
+        lv.mask.copy_(saved["mask"])
+        lv.indices[...] = saved["indices"].numpy()
+    gen.set_state(blob["gen"])
+    rng.bit_generator.state = ast.literal_eval(bytes(blob["rng"].numpy()).decode())
+    return dict(blob["state"])
 
 
 def _key(level: int, row: int, block: int) -> int:

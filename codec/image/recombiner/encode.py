@@ -37,6 +37,8 @@ def encode_image(
     opts: EncodeOptions,
     progress: ProgressCallback = null_progress,
     cancel: CancelToken | None = None,
+    work_dir: Path | None = None,
+    resume: bool = False,
 ) -> ImageEncodeResult:
     from codec.io.image import read_image
     from codec.models import default_store
@@ -63,7 +65,7 @@ def encode_image(
     if advice:
         progress(ProgressEvent(phase="plan", message=f"warning: {advice}"))
         warnings.append(advice)
-    enc = encode_posterior(x, lay, model, cfg, progress, cancel)
+    enc = encode_posterior(x, lay, model, cfg, progress, cancel, work_dir, resume)
     m = manifest.ref()
     ref = ModelRef(m.name, m.version, m.sha256, "prior")
     c = build(rgb.shape[1], rgb.shape[0], lay.transposed, model.block_bits, enc.indices, ref)
