@@ -16,6 +16,8 @@ from typing import Any
 from codec.rpc import (
     embeddings_pb2,
     embeddings_pb2_grpc,
+    images_pb2,
+    images_pb2_grpc,
     jobs_pb2,
     jobs_pb2_grpc,
     latents_pb2,
@@ -79,6 +81,12 @@ def _index(p: ServerParts) -> Any:
     return IndexServicer(p.limits, p.executor, p.data_dir)
 
 
+def _images(p: ServerParts) -> Any:
+    from service.servicers.images import ImageServicer
+
+    return ImageServicer(p.limits, p.executor, p.data_dir, p.tmp_dir)
+
+
 def _latents(p: ServerParts) -> Any:
     from service.servicers.latents import LatentServicer
 
@@ -101,6 +109,7 @@ SERVICES: tuple[Service, ...] = (
     Service(
         _name(embeddings_pb2, "IndexService"), _index, embeddings_pb2_grpc.add_IndexServiceServicer_to_server
     ),
+    Service(_name(images_pb2, "ImageService"), _images, images_pb2_grpc.add_ImageServiceServicer_to_server),
     Service(
         _name(latents_pb2, "LatentService"), _latents, latents_pb2_grpc.add_LatentServiceServicer_to_server
     ),
