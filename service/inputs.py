@@ -94,3 +94,32 @@ def check_input(path: Path, accepted: tuple[str, ...], limits: Limits, filename:
         text = str(e).replace(str(path), filename).replace(path.name, filename)
         raise type(e)(text) from None
     return kind
+
+
+def image_from_bytes(data: bytes, max_pixels: int, what: str = "the image"):
+    """Uploaded image file bytes -> (H, W, 3) uint8 RGB; the pixel count is checked from the header
+    before any pixel is decoded (ResourceLimit), anything unreadable is InvalidInput."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            if im.width * im.height > max_pixels:
+                raise ResourceLimit(f"{what} ({im.width}x{im.height}) exceeds {max_pixels} pixels")
+            return np.asarray(im.convert("RGB"), np.uint8)
+    except (OSError, ValueError, Image.DecompressionBombError):
+        raise InvalidInput(f"{what} is not a readable image") from None
+
+
+def png_bytes(img) -> bytes:
+    """(H, W, 3) or (H, W) uint8 -> PNG file bytes."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(img)).save(buf, format="PNG")
+    return buf.getvalue()

@@ -96,7 +96,6 @@ def mixed_mi(z: np.ndarray, s: np.ndarray, k: int = KNN, seed: int = 0) -> float
             cand[:, j - 1] = np.where(lo >= 0, v - v[np.clip(lo, 0, None)], np.inf)
             cand[:, kk + j - 1] = np.where(hi < len(v), v[np.clip(hi, None, len(v) - 1)] - v, np.inf)
         radius[order] = np.partition(cand, kk - 1, axis=1)[:, kk - 1]
-        counts[c] = len(v)
     m = _count_within(np.sort(z), z, radius)
     m, lab = m[keep], labels[keep]
     kk_each = np.minimum(k, counts[lab] - 1)
@@ -149,7 +148,8 @@ def features(latents: np.ndarray, discrete: bool) -> tuple[np.ndarray, list[np.n
     for j in range(latents.shape[1]):
         z = latents[:, j]
         if discrete:
-            f = (_labels(z)[:, None] == np.arange(_labels(z).max() + 1)[None]).astype(np.float64)
+            lab = _labels(z)
+            f = (lab[:, None] == np.arange(lab.max() + 1)[None]).astype(np.float64)
         else:
             sd = z.std()
             f = ((z - z.mean()) / (sd if sd > 0 else 1.0))[:, None].astype(np.float64)

@@ -8,15 +8,9 @@ no codec name is branched on here.
 
 from __future__ import annotations
 
-import asyncio
-import io
 import tempfile
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
-
-import numpy as np
 
 from codec import api, registry
 from codec.container import ImageMedia
@@ -25,21 +19,14 @@ from codec.rpc import images_pb2, images_pb2_grpc
 from codec.rpc.options import from_proto_map
 from service.config import Limits
 from service.errors import rpc_errors
-from service.inputs import decode_limits
+from service.inputs import decode_limits, image_from_bytes, png_bytes
+from service.servicers.base import DataDirServicer
 
 
-class ImageServicer(images_pb2_grpc.ImageServiceServicer):
+class ImageServicer(DataDirServicer, images_pb2_grpc.ImageServiceServicer):
     def __init__(self, limits: Limits, executor: ThreadPoolExecutor, data_dir: Path, tmp_dir: Path) -> None:
-        self.limits, self.executor, self.data_dir, self.tmp_dir = limits, executor, data_dir, tmp_dir
-
-    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        def in_data_dir() -> Any:
-            from codec.datadir import use_data_dir
-
-            with use_data_dir(self.data_dir):
-                return fn(*args)
-
-        return await asyncio.get_running_loop().run_in_executor(self.executor, in_data_dir)
+        super().__init__(limits, executor, data_dir)
+        self.tmp_dir = tmp_dir
 
     def _encode(self, req: images_pb2.EncodeImageRequest) -> images_pb2.EncodeImageResponse:
         from PIL import Image
@@ -48,15 +35,7 @@ class ImageServicer(images_pb2_grpc.ImageServiceServicer):
             raise ResourceLimit(
                 f"a {len(req.image)}-byte image exceeds the limit of {self.limits.max_bitstream_bytes}"
             )
-        try:
-            with Image.open(io.BytesIO(req.image)) as im:
-                if im.width * im.height > self.limits.image.max_pixels:
-                    raise ResourceLimit(
-                        f"a {im.width}x{im.height} image exceeds {self.limits.image.max_pixels} pixels"
-                    )
-                rgb = np.asarray(im.convert("RGB"), np.uint8)
-        except (OSError, ValueError, Image.DecompressionBombError):
-            raise InvalidInput("the image is not a readable image") from None
+        rgb = image_from_bytes(req.image, self.limits.image.max_pixels)
         api.load_codecs()
         c = registry.get(req.codec) if req.codec else registry.for_input("image")
         if "image" not in c.inputs:
@@ -79,8 +58,6 @@ class ImageServicer(images_pb2_grpc.ImageServiceServicer):
         return await self.run(self._encode, request)
 
     def _decode(self, req: images_pb2.DecodeImageRequest) -> images_pb2.DecodeImageResponse:
-        from PIL import Image
-
         if len(req.file) > self.limits.max_bitstream_bytes:
             raise ResourceLimit(
                 f"a {len(req.file)}-byte file exceeds the limit of {self.limits.max_bitstream_bytes}"
@@ -89,9 +66,7 @@ class ImageServicer(images_pb2_grpc.ImageServiceServicer):
         if not isinstance(f.container.media, ImageMedia):
             raise InvalidInput(f"ImageService decodes image files, not {f.codec.name} files")
         img = next(iter(api.decode_stream(f)))
-        buf = io.BytesIO()
-        Image.fromarray(np.ascontiguousarray(img)).save(buf, format="PNG")
-        return images_pb2.DecodeImageResponse(png=buf.getvalue(), width=img.shape[1], height=img.shape[0])
+        return images_pb2.DecodeImageResponse(png=png_bytes(img), width=img.shape[1], height=img.shape[0])
 
     @rpc_errors
     async def Decode(self, request, context) -> images_pb2.DecodeImageResponse:

@@ -7,22 +7,15 @@ few bytes per image.
 
 from __future__ import annotations
 
-import asyncio
-import io
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
-from typing import Any
-
 import numpy as np
 
 from codec import api, container
 from codec.container import LatentMedia
 from codec.errors import InvalidInput, ResourceLimit
 from codec.rpc import latents_pb2, latents_pb2_grpc
-from service.config import Limits
 from service.errors import rpc_errors
-from service.inputs import decode_limits
+from service.inputs import decode_limits, image_from_bytes, png_bytes
+from service.servicers.base import DataDirServicer
 
 DEFAULT_ROWS = 4
 
@@ -34,29 +27,7 @@ def _items(names: list[str], codes: np.ndarray) -> list[latents_pb2.LatentItem]:
     ]
 
 
-def _png(img: np.ndarray) -> bytes:
-    from PIL import Image
-
-    buf = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(img)).save(buf, format="PNG")
-    return buf.getvalue()
-
-
-class LatentServicer(latents_pb2_grpc.LatentServiceServicer):
-    def __init__(self, limits: Limits, executor: ThreadPoolExecutor, data_dir: Path) -> None:
-        self.limits = limits
-        self.executor = executor
-        self.data_dir = data_dir
-
-    async def run(self, fn: Callable[..., Any], *args: Any) -> Any:
-        def in_data_dir() -> Any:
-            from codec.datadir import use_data_dir
-
-            with use_data_dir(self.data_dir):
-                return fn(*args)
-
-        return await asyncio.get_running_loop().run_in_executor(self.executor, in_data_dir)
-
+class LatentServicer(DataDirServicer, latents_pb2_grpc.LatentServiceServicer):
     def _model(self, spec: str):
         from codec.device import pick_device
         from codec.latents.options import check_model_spec
@@ -77,24 +48,12 @@ class LatentServicer(latents_pb2_grpc.LatentServiceServicer):
         return f
 
     def _read_images(self, blobs: list[bytes]) -> list[np.ndarray]:
-        from PIL import Image
-
         if not blobs:
             raise InvalidInput("nothing to encode: the batch is empty")
         if len(blobs) > self.limits.latents.max_items:
-            raise ResourceLimit(
-                f"{len(blobs)} images exceed the limit of {self.limits.latents.max_items} per file"
-            )
-        out = []
-        for i, data in enumerate(blobs):
-            try:
-                with Image.open(io.BytesIO(data)) as im:
-                    if im.width * im.height > self.limits.image.max_pixels:
-                        raise ResourceLimit(f"image {i} exceeds {self.limits.image.max_pixels} pixels")
-                    out.append(np.asarray(im.convert("RGB"), np.uint8))
-            except (OSError, ValueError, Image.DecompressionBombError):
-                raise InvalidInput(f"image {i} is not a readable image") from None
-        return out
+            limit = self.limits.latents.max_items
+            raise ResourceLimit(f"{len(blobs)} images exceed the limit of {limit} per file")
+        return [image_from_bytes(d, self.limits.image.max_pixels, f"image {i}") for i, d in enumerate(blobs)]
 
     def _encode(self, req: latents_pb2.EncodeLatentsRequest) -> latents_pb2.EncodeLatentsResponse:
         from codec.latents.encode import encode_arrays
@@ -129,7 +88,7 @@ class LatentServicer(latents_pb2_grpc.LatentServiceServicer):
 
         f = self._open(req.file)
         d = open_codes(f.container, f.config)
-        images = [_png(to_rgb(img)) for batch in decode_batches(d) for img in batch] if req.images else []
+        images = [png_bytes(to_rgb(x)) for batch in decode_batches(d) for x in batch] if req.images else []
         dims = [latents_pb2.DimMeaning(dim=m.dim, factor=m.factor, nmi=m.nmi) for m in dim_meanings(d.model)]
         return latents_pb2.DecodeLatentsResponse(
             model=d.model.manifest.spec,
@@ -144,6 +103,7 @@ class LatentServicer(latents_pb2_grpc.LatentServiceServicer):
         return await self.run(self._decode, request)
 
     def _edit(self, req: latents_pb2.EditLatentsRequest) -> latents_pb2.EditLatentsResponse:
+        from codec.latents.decode import open_codes
         from codec.latents.edit import edit
 
         if not req.set:
@@ -151,9 +111,7 @@ class LatentServicer(latents_pb2_grpc.LatentServiceServicer):
         f = self._open(req.file)
         c = edit(f.container, f.config, [(s.dim, s.value) for s in req.set], list(req.items) or None)
         data = container.write(c)
-        g = self._open(data)
-        from codec.latents.decode import open_codes
-
+        g = self._open(data)  # the edited file, read back as a client will
         d = open_codes(g.container, g.config)
         return latents_pb2.EditLatentsResponse(file=data, items=_items(d.names, d.codes))
 
@@ -177,7 +135,7 @@ class LatentServicer(latents_pb2_grpc.LatentServiceServicer):
         grid = traverse_grid(model, req.dim, base_codes(model, req.rows or DEFAULT_ROWS, req.seed, decoded))
         factor = dim_meanings(model)[req.dim].factor
         return latents_pb2.TraverseResponse(
-            png=_png(grid), model=model.manifest.spec, factor=factor, levels=model.levels
+            png=png_bytes(grid), model=model.manifest.spec, factor=factor, levels=model.levels
         )
 
     @rpc_errors
