@@ -114,14 +114,14 @@ def file_rates(model, data) -> dict:
     }
 
 
-def run_one(data_name: str, latent: str, seed: int, steps: int) -> dict:
+def run_one(data_name: str, latent: str, seed: int, steps: int, threads: int) -> dict:
     import torch
 
     from codec.latents.data import load
     from codec.latents.options import TrainLatentsOptions
     from codec.latents.train import eval_set, evaluate, train_latents
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     data = load(data_name)
     opts = TrainLatentsOptions(data=data_name, latent=latent, seed=seed, steps=steps, device="cpu")
     work = WORK / f"{data_name}-{latent}-s{seed}"
@@ -129,7 +129,7 @@ def run_one(data_name: str, latent: str, seed: int, steps: int) -> dict:
     t0 = time.time()
     r = train_latents(data, opts, work_dir=work, resume=True)
     out = {"metrics": r.metrics, "train_seconds": r.seconds, "steps": r.steps, "nmi": r.nmi,
-           "wall_seconds": time.time() - t0}  # fmt: skip
+           "wall_seconds": time.time() - t0, "threads": threads}  # fmt: skip
     if latent == "qlae":
         out["rate"] = file_rates(r.model, data)
     if seed == 0:
@@ -192,6 +192,7 @@ def main() -> None:
     ap.add_argument(
         "--part-seconds", type=float, default=0.0, help="start no new training after this long (0: run all)"
     )
+    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (1: share the cores)")
     ap.add_argument("--fresh", action="store_true", help="forget the saved runs")
     a = ap.parse_args()
     seeds = [int(s) for s in a.seeds.split(",")]
@@ -212,7 +213,7 @@ def main() -> None:
             print(f"part done after {time.time() - t0:.0f} s; rerun to continue", flush=True)
             break
         print(f"training {key} ({a.steps} steps)", flush=True)
-        runs[key] = run_one(d, m, s, a.steps) | {"git": part["git"], "date_utc": part["date_utc"]}
+        runs[key] = run_one(d, m, s, a.steps, a.threads) | {"git": part["git"], "date_utc": part["date_utc"]}
         print(f"  {key}: " + ", ".join(f"{k} {runs[key]['metrics'][k]:.3f}" for k in METRICS), flush=True)
         write_result(
             OUT, {"steps": a.steps, "seeds": seeds, "runs": runs, **summarize(runs, datasets, seeds)}, prov
