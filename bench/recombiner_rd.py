@@ -1,15 +1,18 @@
 """RECOMBINER on the CPU against JPEG, WebP and AVIF, with its ablations (issue #10).
 
-    .venv/bin/python -m bench.recombiner_rd [--bpps 0.2,0.4,0.8,1.6] [--part-seconds 3000] [--steps 600]
+    .venv/bin/python -m bench.recombiner_rd [--bpps 0.15,0.3,0.5,0.8] [--part-seconds 3000] [--steps 300]
 
 1. Priors, one per rate point, each `codec train prior` (codec/image/recombiner/train.py) on the
    built-in training crops (never a benchmark photo), with the schedule below; stored in this
-   benchmark's own model store (out/bench/recombiner/data). For the middle rate point also the four
+   benchmark's own model store (out/bench/recombiner/data); the command line of each is in the
+   JSON (and in the prior's manifest). At the ablation rate point (`--ablation-bpp`) also the
    ablations: no linear reparameterisation, no positional latents, no hierarchy (each its own
-   prior), and no greedy fine-tuning (the full prior, `--finetune-steps 0` at encode time).
+   prior), no greedy fine-tuning (the full prior, `--finetune-steps 0` at encode time), and the
+   round size of the fine-tuning (`--round-blocks 1`, fine-tuning after every block, against the
+   default 8), on `--ablation-photos`.
 2. The benchmark photos (scikit-image's astronaut, coffee, chelsea, motorcycle_left, rocket), their
    256x256 centre crops, encoded with each prior (the reduced schedule: `--steps` fitting steps,
-   one Monte Carlo draw, 10 fine-tuning steps per round) and decoded from the file; PSNR of the
+   one Monte Carlo draw, 10 fine-tuning steps per round of 8 blocks) and decoded from the file; PSNR of the
    decoded PNG, bpp from the file's bytes.
 3. JPEG 4:2:0, WebP and AVIF (Pillow, `codec.baselines.image`) at the bpp of each RECOMBINER file,
    in the same run; BD-rate of RECOMBINER against JPEG and WebP per photo and on the mean curve.
@@ -34,19 +37,24 @@ OUT = RESULTS / "recombiner_rd.json"
 WORK = ROOT / "out" / "bench" / "recombiner"
 PHOTOS = ("astronaut", "coffee", "chelsea", "motorcycle_left", "rocket")
 BASELINES = ("jpeg420", "webp", "avif")
-PRIOR_SCHEDULE = {
-    "crops": 24,
-    "crop_size": 256,
+PRIOR_SCHEDULE = {  # about 6 minutes per prior on one core here (the paper: 550 x 100 steps)
+    "crops": 16,
+    "crop_size": 128,
     "iterations": 12,
-    "steps": 40,
-    "first_steps": 80,
-    "beta_init": 1e-4,
+    "steps": 30,
+    "first_steps": 60,
+    "beta_init": 1e-3,
+    "beta_factor": 2.0,
 }
-ABLATIONS = {
+ABLATIONS = {  # each its own prior
     "full": {},
     "no-linear-reparam": {"linear_reparam": False},
     "no-positional": {"positional": False},
     "no-hierarchy": {"hierarchical": False},
+}
+ENCODE_ABLATIONS = {  # the full prior, encoded otherwise
+    "no-finetune": {"finetune_steps": 0},
+    "round-blocks-1": {"round_blocks": 1},
 }
 
 
@@ -68,8 +76,11 @@ def main() -> None:
     from codec.models import ModelStore
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--bpps", default="0.2,0.4,0.8,1.6")
-    ap.add_argument("--steps", type=int, default=600)
+    ap.add_argument("--bpps", default="0.15,0.3,0.5,0.8")
+    ap.add_argument("--ablation-bpp", type=float, default=0.3)
+    ap.add_argument("--ablation-photos", default="astronaut,coffee")
+    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (1: share the cores)")
     ap.add_argument("--part-seconds", type=float, default=0.0)
     ap.add_argument(
         "--smoke", action="store_true", help="a seconds-long run of every path (out/bench/recombiner)"
@@ -81,9 +92,13 @@ def main() -> None:
         PHOTOS = ("astronaut",)
         PRIOR_SCHEDULE = {"crops": 1, "crop_size": 64, "iterations": 1, "steps": 2, "first_steps": 2,
                           "beta_init": 1e-3, "block_bits": 8}  # fmt: skip
-        a.bpps, a.steps = "0.5,1.0,2.0", 3
+        a.bpps, a.steps, a.ablation_bpp, a.ablation_photos = "0.5,1.0,2.0", 3, 1.0, "astronaut"
+    import torch
+
+    torch.set_num_threads(a.threads)
     bpps = [float(b) for b in a.bpps.split(",")]
-    mid = bpps[len(bpps) // 2]
+    mid = a.ablation_bpp
+    ablation_photos = a.ablation_photos.split(",")
     doc = json.loads(OUT.read_text()) if OUT.exists() else {}
     priors, encodes = doc.get("priors", {}), doc.get("encodes", {})
     data = WORK / ("smoke-data" if a.smoke else "data")
@@ -95,8 +110,9 @@ def main() -> None:
     t0 = time.time()
 
     def save() -> None:
-        write_result(OUT, {"prior_schedule": PRIOR_SCHEDULE, "encode_steps": a.steps, "priors": priors,
-                           "encodes": encodes, **summarize(encodes, bpps)}, prov)  # fmt: skip
+        summary = summarize(encodes, bpps, mid, ablation_photos)
+        write_result(OUT, {"prior_schedule": PRIOR_SCHEDULE, "encode_steps": a.steps, "threads": a.threads,
+                           "priors": priors, "encodes": encodes, **summary}, prov)  # fmt: skip
 
     def out_of_time() -> bool:
         return bool(a.part_seconds) and time.time() - t0 > a.part_seconds
@@ -110,10 +126,15 @@ def main() -> None:
             return save()
         name = f"rcb-{ab}-{bpp:g}".replace(".", "p")
         opts = TrainPriorOptions(name=name, bpp=bpp, **PRIOR_SCHEDULE, **ABLATIONS[ab])
-        print(f"training prior {key}", flush=True)
-        spec, r = train_and_store(opts, store, lambda e: None, None, "bench.recombiner_rd")
+        command = f"codec train prior --name {name} --bpp {bpp:g} " + " ".join(
+            f"--{k.replace('_', '-')} {str(v).lower() if isinstance(v, bool) else f'{v:g}'}"
+            for k, v in (PRIOR_SCHEDULE | ABLATIONS[ab]).items()
+        )
+        print(f"training prior {key}: {command}", flush=True)
+        spec, r = train_and_store(opts, store, lambda e: None, None, command)
         priors[key] = {
             "spec": spec,
+            "command": command,
             "psnr": r.psnr,
             "kl_bits_per_patch": r.kl_bits_per_patch,
             "seconds": r.seconds,
@@ -122,25 +143,23 @@ def main() -> None:
     from codec import api
 
     runs = [(p, b, "full") for p in PHOTOS for b in bpps]
-    runs += [(p, mid, ab) for p in PHOTOS for ab in (*ABLATIONS, "no-finetune") if ab != "full"]
+    runs += [(p, mid, ab) for p in ablation_photos for ab in (*ABLATIONS, *ENCODE_ABLATIONS) if ab != "full"]
+    if mid not in bpps:
+        runs += [(p, mid, "full") for p in ablation_photos]
     for photo, bpp, ab in runs:
         key = f"{photo}/{ab}@{bpp:g}"
         if key in encodes:
             continue
         if out_of_time():
             return save()
-        prior = priors[f"{'full' if ab == 'no-finetune' else ab}@{bpp:g}"]["spec"]
+        prior = priors[f"{'full' if ab in ENCODE_ABLATIONS else ab}@{bpp:g}"]["spec"]
         rgb = crop(photo)
         src = WORK / f"{photo}.png"
         from PIL import Image
 
         Image.fromarray(rgb).save(src)
-        opts = {
-            "prior": prior,
-            "steps": a.steps,
-            "samples": 1,
-            "finetune_steps": 0 if ab == "no-finetune" else 10,
-        }
+        opts = {"prior": prior, "steps": a.steps, "samples": 1, "finetune_steps": 10, "round_blocks": 8}
+        opts |= ENCODE_ABLATIONS.get(ab, {})
         with use_data_dir(data):
             t = time.perf_counter()
             rep = api.encode(src, WORK / f"{photo}-{ab}-{bpp:g}.rcb", "recombiner", opts)
@@ -153,7 +172,7 @@ def main() -> None:
         got = np.asarray(Image.open(WORK / "decoded.png"))
         row = {"bpp": rep.rate, "psnr": psnr(got[None], rgb[None]).mean, "encode_s": enc_s, "decode_s": dec_s,
                "prior": prior}  # fmt: skip
-        if ab == "full":
+        if ab == "full" and bpp in bpps:
             from codec.baselines.image import image_baseline_at_bpp
 
             for base in BASELINES:
@@ -165,7 +184,7 @@ def main() -> None:
     save()
 
 
-def summarize(encodes: dict, bpps: list[float]) -> dict:
+def summarize(encodes: dict, bpps: list[float], mid: float, photos: list[str]) -> dict:
     from codec.errors import InvalidInput
     from codec.metrics import bd_rate
 
@@ -186,6 +205,14 @@ def summarize(encodes: dict, bpps: list[float]) -> dict:
         out["bd_rate_mean"] = {base: statistics.mean(d[base] for d in done.values()) for base in BASELINES}
         out["targets"] = {"vs_jpeg420_le_-25pct": out["bd_rate_mean"]["jpeg420"] <= -25,
                           "vs_webp_le_0pct": out["bd_rate_mean"]["webp"] <= 0}  # fmt: skip
+    ablation: dict = {}
+    for ab in (*ABLATIONS, *ENCODE_ABLATIONS):
+        rows = [encodes[k] for k in (f"{p}/{ab}@{mid:g}" for p in photos) if k in encodes]
+        if rows:
+            ablation[ab] = {"n": len(rows), "bpp": statistics.mean(x["bpp"] for x in rows),
+                            "psnr": statistics.mean(x["psnr"] for x in rows),
+                            "encode_s": statistics.mean(x["encode_s"] for x in rows)}  # fmt: skip
+    out["ablations"] = ablation
     return out
 
 

@@ -162,12 +162,12 @@ def test_the_plan_measures_states_the_exact_rate_and_fits_a_time_limit(learned) 
 
     r, _ = learned
     x, lay = to_patched(skdata.astronaut()[300:364, 100:164])
-    plan, cfg = make_plan(x, lay, r.model, FitConfig(steps=3000, finetune_steps=20, samples=1), "")
+    plan, cfg = make_plan(x, lay, r.model, FitConfig(steps=3000, finetune_steps=20, samples=1, round_blocks=1), "")
     assert plan.step_s > 0 and plan.block_s > 0 and plan.indices == sum(r.model.blocks_of(lay))
     assert "blocks" in plan.line() and "bpp" in plan.line() and cfg.steps == 3000
     assert plan.expected_bpp == pytest.approx((plan.indices * 8 + 8 * 120) / (64 * 64))
     limit = max(2, int(plan.total_s / 4))  # a quarter of the unhurried plan: well above the blocks' own time
-    short, cfg = make_plan(x, lay, r.model, FitConfig(steps=3000, finetune_steps=20, samples=1), f"{limit}s")
+    short, cfg = make_plan(x, lay, r.model, FitConfig(steps=3000, finetune_steps=20, samples=1, round_blocks=1), f"{limit}s")
     assert cfg.steps < 3000 and short.total_s < limit * 1.5 and short.notes
     need = plan.indices * plan.block_s  # coding the blocks alone
     if need >= 2:

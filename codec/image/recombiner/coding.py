@@ -9,9 +9,10 @@ the official code, with the schedule as data (`FitConfig`):
    multiplied by 1.05 every 10 steps while its KL is over the budget (16 bits) and divided by 1.05
    while it is under budget - 0.4 bits.
 2. Levels are coded image first, then groups, then patches. In each round every row codes its
-   uncoded block with the largest KL (REC, `codec.rec.coder`: 2^16 candidates from the prior, one
-   16-bit index); the coded coordinates are then fixed and the rest fine-tuned for a few steps
-   (greedy fine-tuning; `FitConfig.finetune_steps`, 0 switches it off).
+   `round_blocks` uncoded blocks with the largest KL (REC, `codec.rec.coder`: 2^16 candidates from
+   the prior, one 16-bit index each); the coded coordinates are then fixed and the rest fine-tuned
+   for a few steps (greedy fine-tuning; `FitConfig.finetune_steps`, 0 switches it off; the round
+   size `round_blocks` trades speed for quality).
 3. The indices are stored in canonical order (level, row, block). The decoder rebuilds each block's
    weights from its index alone (`codec.rec.coder.decode_block`), bit for bit the encoder's, then
    renders the image.
@@ -90,6 +91,7 @@ def prior_from_tensors(t: dict[str, torch.Tensor], arch: dict) -> PriorModel:
 class FitConfig:
     steps: int = 3000  # posterior fitting (the paper: 30,000)
     finetune_steps: int = 20  # after each round of coded blocks
+    round_blocks: int = 8  # blocks each row codes per round (1: fine-tune after every block)
     lr: float = 2e-4
     samples: int = 5  # Monte Carlo draws per step
     beta_every: int = 10
@@ -275,7 +277,8 @@ def encode_posterior(
 
 
 def _code(q, model, levels, betas, target, cfg, gen, rng, cancel, progress, state, checkpoint) -> None:
-    """Levels image-first; each round, every row's largest-KL uncoded block, then fine-tuning."""
+    """Levels image-first; each round, every row's `round_blocks` largest-KL uncoded blocks, then
+    fine-tuning."""
     total_blocks = sum(lv.rows * len(lv.blocks) for lv in levels)
     for li in (2, 1, 0):  # image, groups, patches
         lv, prior = levels[li], model.priors[li]
@@ -283,10 +286,9 @@ def _code(q, model, levels, betas, target, cfg, gen, rng, cancel, progress, stat
             with torch.no_grad():
                 kl = lv.block_kl(q.kl(model.priors)[li])
                 kl[lv.coded] = -1.0
-                choice = kl.argmax(1)
+                choice = kl.argsort(dim=1, descending=True, stable=True)[:, : cfg.round_blocks]
                 mu, sd = q.mu[li].detach(), torch.nn.functional.softplus(q.rho[li].detach()) / 6
-                for r in range(lv.rows):
-                    b = int(choice[r])
+                for r, b in ((i, int(b)) for i in range(lv.rows) for b in choice[i]):
                     if lv.coded[r, b]:
                         continue
                     rr, cols = lv.coords(r, b)

@@ -54,8 +54,9 @@ def encode_image(
         )
     )
     cfg = FitConfig(
-        steps=opts.steps, finetune_steps=opts.finetune_steps, samples=opts.samples, seed=opts.seed
-    )
+        steps=opts.steps, finetune_steps=opts.finetune_steps, round_blocks=opts.round_blocks,
+        samples=opts.samples, seed=opts.seed,
+    )  # fmt: skip
     plan, cfg = make_plan(x, lay, model, cfg, opts.time_limit)
     progress(ProgressEvent(phase="plan", message=plan.line()))
     warnings = list(info.notes)

@@ -24,6 +24,10 @@ class EncodeOptions:
     finetune_steps: int = option(
         20, "greedy fine-tuning steps after each round of coded blocks (0: none)", lo=0, hi=100_000
     )
+    round_blocks: int = option(
+        8, "blocks each patch codes per round before fine-tuning (1: after every block; more: faster)",
+        lo=1, hi=4096,
+    )  # fmt: skip
     samples: int = option(5, "Monte Carlo draws per fitting step", lo=1, hi=64)
     seed: int = option(0, "random seed of the fit and of the sample choices", lo=0, hi=2**31 - 1)
     device: str = option("auto", "where the posterior is fitted: " + DEVICE_HELP)
@@ -66,6 +70,9 @@ class TrainPriorOptions:
     block_bits: int = option(16, "KL budget of a coded block, in bits (= its index's bits)", lo=4, hi=20)
     beta_init: float = option(1e-8, "initial KL weight (the paper's; a short schedule may start higher)",
                               lo=0, hi=1, lo_open=True)  # fmt: skip
+    beta_factor: float = option(
+        1.5, "the KL weight's step per iteration, up or down toward the rate (the paper's 1.5)", lo=1.0, hi=16
+    )
     linear_reparam: bool = option(True, "ablation: false codes the INR weights directly (no h @ A)")
     positional: bool = option(True, "ablation: false drops the positional latents")
     hierarchical: bool = option(True, "ablation: false keeps the per-patch level only (no group codes)")

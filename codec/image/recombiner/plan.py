@@ -10,6 +10,7 @@ encode is refused before it starts, naming the least time it needs.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field, replace
 
@@ -108,7 +109,7 @@ def make_plan(
     step = _time_step(target, lay, model, cfg.samples)
     block = _time_block(model)
     per_level = model.blocks_of(lay)
-    rounds = sum(len(b) for b in model.blocks if b)
+    rounds = sum(math.ceil(len(b) / cfg.round_blocks) for b in model.blocks if b)
     indices = sum(per_level)
     bpp = (indices * model.block_bits + 8 * HEADER_BYTES) / (lay.height * lay.width)
     plan = Plan(lay.patches, indices, rounds, cfg.steps, cfg.finetune_steps, step, block, bpp, device,

@@ -23,8 +23,9 @@ def train_and_store(opts: TrainPriorOptions, store, progress: ProgressCallback, 
     crops, names = training_crops(opts.crops, opts.crop_size, opts.seed)
     cfg = TrainPriorConfig(
         bpp=opts.bpp, iterations=opts.iterations, steps=opts.steps, first_steps=opts.first_steps,
-        block_bits=opts.block_bits, beta_init=opts.beta_init, linear_reparam=opts.linear_reparam,
-        positional=opts.positional, hierarchical=opts.hierarchical, seed=opts.seed,
+        block_bits=opts.block_bits, beta_init=opts.beta_init, beta_factor=opts.beta_factor,
+        linear_reparam=opts.linear_reparam, positional=opts.positional, hierarchical=opts.hierarchical,
+        seed=opts.seed,
     )  # fmt: skip
     r = train_prior(crops, cfg, progress, cancel)
     spec = ""

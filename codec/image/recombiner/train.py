@@ -37,6 +37,7 @@ from codec.image.recombiner.prior import (
 from codec.progress import CancelToken, ProgressCallback, ProgressEvent, null_progress
 
 PATCH_PIXELS = 64 * 64
+BETA_MAX = 1e3  # a short schedule's low rate points need the KL weight above 1
 OFF_RHO = -40.0  # an unused level's posterior scale: softplus(-40) / 6, nothing
 
 
@@ -123,7 +124,7 @@ def train_prior(
             beta *= cfg.beta_factor
         elif kl_bits < lo:
             beta /= cfg.beta_factor
-        beta = min(max(beta, 1e-20), 1.0)
+        beta = min(max(beta, 1e-20), BETA_MAX)
         with torch.no_grad():
             priors = [
                 update_prior([q.mu[k].numpy() for q in posts], [std_of(q.rho[k]).numpy() for q in posts])
