@@ -2,6 +2,8 @@
 
     .venv/bin/python -m bench.carphone_cpu                                   # the full run (long)
     .venv/bin/python -m bench.carphone_cpu --frames 16 --epochs 5 --out /tmp/smoke.json   # smoke
+    .venv/bin/python -m bench.carphone_cpu --time-limit 10m --threads 1 \
+        --out bench/results/carphone_cpu_10min.json       # equal encode time per rate point (#12)
 
 Reports bpp (whole file), PSNR and MS-SSIM (4 scales: 144-px frames are too small for 5), BD-rate and
 BD-PSNR of HNeRV against each baseline, the PSNR gap at equal bpp, PSNR and bpp after each stage of
@@ -98,10 +100,15 @@ def gap_at_equal_bpp(point: RatePoint, curve: list[RatePoint]) -> float | None:
 
 
 def _title(report: dict) -> str:
-    epochs = report.get("epochs") or report["options"]["epochs"]  # saved before/after the codec registry
+    opts = report.get("options", {})
+    budget = (
+        f"--time-limit {opts['time_limit']}"
+        if opts.get("time_limit")
+        else f"{report.get('epochs') or opts['epochs']} epochs"  # saved before/after the codec registry
+    )
     return (
         f"carphone {report['width']}x{report['height']}, {report['frames']} frames: HNeRV "
-        f"({epochs} epochs, CPU) vs x264 / x265 / AV1, whole files"
+        f"({budget}, CPU) vs x264 / x265 / AV1, whole files"
     )
 
 
@@ -122,7 +129,8 @@ def summarise(report: EvalReport, decode: dict) -> dict:
                 "seconds_per_epoch": d["seconds_per_epoch"],
                 "train_seconds": d["train_seconds"],
                 "encode_seconds": p.encode_seconds,
-                "float_epochs": report.options["epochs"],
+                "float_epochs": report.options.get("epochs"),
+                "plan": d.get("plan"),  # with --time-limit: the epochs chosen to fit it
                 "config": d["config"],
                 "decode_fps": decode.get(p.path),
                 "psnr_gap_db_at_equal_bpp": {n: gap_at_equal_bpp(p, c) for n, c in report.baselines.items()},
@@ -151,6 +159,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="0.05,0.1,0.2,0.4", help="HNeRV parameter budgets, millions")
     ap.add_argument(
         "--epochs", type=int, default=60, help="float-training epochs (prune, quant add 10%% each)"
+    )
+    ap.add_argument(
+        "--time-limit", default="", help="each rate point's encode time (e.g. 10m) instead of --epochs"
     )
     ap.add_argument("--frames", type=int, default=0, help="first N frames only (0: all 120)")
     ap.add_argument("--against", default="x264,x265,av1")
@@ -184,7 +195,8 @@ def main(argv: list[str] | None = None) -> int:
         rate_by="size",
         rates=parse_list(args.sizes, "sizes", suffix="M"),
         baselines=[b for b in args.against.split(",") if b],
-        options={"epochs": args.epochs, "device": "cpu", "prune": args.prune, "seed": 0},
+        options={"device": "cpu", "prune": args.prune, "seed": 0}
+        | ({"time_limit": args.time_limit} if args.time_limit else {"epochs": args.epochs}),
         max_frames=args.frames,
         baseline_points=args.baseline_points,
         work_dir=args.keep,
@@ -215,9 +227,10 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {
             "input": str(args.input.relative_to(ROOT) if args.input.is_relative_to(ROOT) else args.input),
             "sizes_M": parse_list(args.sizes, "sizes", suffix="M"),
-            "float_epochs": args.epochs,
-            "prune_epochs": max(1, args.epochs // 10) if args.prune > 0 else 0,
-            "quant_epochs": max(1, args.epochs // 10),
+            "float_epochs": None if args.time_limit else args.epochs,
+            "time_limit": args.time_limit or None,
+            "prune_epochs": None if args.time_limit else max(1, args.epochs // 10) if args.prune > 0 else 0,
+            "quant_epochs": None if args.time_limit else max(1, args.epochs // 10),
             "prune_ratio": args.prune,
             "frames": report.frames,
             "baselines": list(report.baselines),
