@@ -124,7 +124,7 @@ def main() -> None:
             continue
         if out_of_time():
             return save()
-        name = f"rcb-{ab}-{bpp:g}".replace(".", "p")
+        name = ("recombiner" if ab == "full" else f"recombiner-{ab}") + f"-{bpp:g}".replace(".", "p")
         opts = TrainPriorOptions(name=name, bpp=bpp, **PRIOR_SCHEDULE, **ABLATIONS[ab])
         command = f"codec train prior --name {name} --bpp {bpp:g} " + " ".join(
             f"--{k.replace('_', '-')} {str(v).lower() if isinstance(v, bool) else f'{v:g}'}"
