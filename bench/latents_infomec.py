@@ -181,6 +181,24 @@ def summarize(runs: dict, datasets: list[str], seeds: list[int]) -> dict:
     return {"table": table, "verdicts": verdicts}
 
 
+def markdown(doc: dict) -> str:
+    """docs/RESULTS.md's tables from the saved JSON: mean (spread) per dataset and model."""
+    cols = ("infom", "infoe", "infoc", "dci_d", "dci_c", "dci_i", "recon_mse")
+    out = []
+    for d, rows in doc["table"].items():
+        out += [f"{d}:", "", "| model | seeds | InfoM | InfoE | InfoC | DCI D | DCI C | DCI I | recon MSE |",
+                "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+        for m, t in rows.items():
+            cells = [
+                f"{t[k]['mean']:.{4 if k == 'recon_mse' else 3}f}"
+                + (f" ({t[k]['spread']:.3f})" if t[k]["n"] > 1 and k != "recon_mse" else "")
+                for k in cols
+            ]
+            out.append(f"| {m} | {t['infom']['n']} | " + " | ".join(cells) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
 def main() -> None:
     from codec.latents.options import DEFAULT_STEPS
 
@@ -194,7 +212,10 @@ def main() -> None:
     )
     ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (1: share the cores)")
     ap.add_argument("--fresh", action="store_true", help="forget the saved runs")
+    ap.add_argument("--markdown", action="store_true", help="print the saved tables as markdown, run nothing")
     a = ap.parse_args()
+    if a.markdown:
+        return print(markdown(load_json(OUT)))
     seeds = [int(s) for s in a.seeds.split(",")]
     datasets = a.data.split(",")
     prev = {} if a.fresh else load_json(OUT)

@@ -37,10 +37,10 @@ OUT = RESULTS / "recombiner_rd.json"
 WORK = ROOT / "out" / "bench" / "recombiner"
 PHOTOS = ("astronaut", "coffee", "chelsea", "motorcycle_left", "rocket")
 BASELINES = ("jpeg420", "webp", "avif")
-PRIOR_SCHEDULE = {  # about 6 minutes per prior on one core here (the paper: 550 x 100 steps)
-    "crops": 16,
+PRIOR_SCHEDULE = {  # about 5 minutes per prior on one core here (the paper: 550 x 100 steps)
+    "crops": 8,
     "crop_size": 128,
-    "iterations": 12,
+    "iterations": 20,
     "steps": 30,
     "first_steps": 60,
     "beta_init": 1e-3,
@@ -70,7 +70,6 @@ def main() -> None:
     import json
 
     from codec.datadir import use_data_dir
-    from codec.image.recombiner.codec import register_recombiner
     from codec.image.recombiner.options import TrainPriorOptions
     from codec.image.recombiner.task import train_and_store
     from codec.models import ModelStore
@@ -106,7 +105,6 @@ def main() -> None:
         ["codec/image/recombiner", "codec/rec", "bench/recombiner_rd.py"]
     )
     store = ModelStore(data)
-    register_recombiner()
     t0 = time.time()
 
     def save() -> None:

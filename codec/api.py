@@ -30,7 +30,12 @@ from codec.options import options_of
 from codec.progress import CancelToken, ProgressCallback, null_progress, with_eta
 
 # packages that register a codec when imported
-BUILTIN_CODECS = ("codec.video.hnerv", "codec.vectors.codec", "codec.latents.codec")
+BUILTIN_CODECS = (
+    "codec.video.hnerv",
+    "codec.image.recombiner.codec",
+    "codec.vectors.codec",
+    "codec.latents.codec",
+)
 # modules that register a job kind (codec.tasks) when imported
 BUILTIN_TASKS = (
     "codec.embed.task",

@@ -208,8 +208,8 @@ def test_the_codec_is_picked_from_the_input(tmp_path, capsys):
     assert "emb.ncv" in out and (tmp_path / "emb.ncv").exists()  # the vectors codec, its suffix
     photo = tmp_path / "p.png"
     write_image(photo, np.zeros((32, 32, 3), np.uint8))
-    code, _, err = run(["encode", str(photo), "-o", str(tmp_path / "x.bin")], capsys)
-    assert_clean_error(code, err, "no codec encodes image input by default", "--codec (qlae)")
+    code, _, err = run(["encode", str(photo), "--round-blocks", "0"], capsys)  # images pick RECOMBINER
+    assert_clean_error(code, err, "--round-blocks")
     code, out, _ = run(["decode", "--help"], capsys)
     assert code == 0 and "Options of codec hnerv" in out and "--frames STR" in out
     code, out, _ = run(["encode", "--help"], capsys)

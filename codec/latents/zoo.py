@@ -7,8 +7,6 @@ machine builds the same tables.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,6 +16,7 @@ from codec.entropy import CdfTables
 from codec.errors import InvalidInput, ModelMismatch
 from codec.latents.model import LatentAE, to_images, to_tensor
 from codec.models import Manifest, ModelStore, StoredModel
+from codec.models.cache import BuiltModels
 
 KIND = "latent-model"
 
@@ -65,25 +64,12 @@ class LatentModel:
         return to_images(self.net.decode_indices(idx))
 
 
-_CACHE: OrderedDict[tuple[str, str, str], LatentModel] = OrderedDict()
-_CACHE_SIZE = 4
-_LOCK = threading.Lock()
+_BUILT: BuiltModels[LatentModel] = BuiltModels()
 
 
 def _load(stored: StoredModel, device: torch.device) -> LatentModel:
-    """The model, built once per (model, weights, device): decoding many small files (a server, the
-    fuzzer) does not rebuild the network each time. Models are used read-only (eval, no_grad)."""
-    key = (stored.manifest.spec, stored.manifest.weights.sha256, str(device))
-    with _LOCK:
-        if key in _CACHE:
-            _CACHE.move_to_end(key)
-            return _CACHE[key]
-    model = _build(stored, device)
-    with _LOCK:
-        _CACHE[key] = model
-        while len(_CACHE) > _CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return model
+    """Built once per (model, weights, device) (codec.models.cache)."""
+    return _BUILT.get(stored, lambda s: _build(s, device), str(device))
 
 
 def _build(stored: StoredModel, device: torch.device) -> LatentModel:

@@ -78,34 +78,29 @@ def test_a_whole_file_round_trip_through_the_library(learned, tmp_path) -> None:
     from codec import api, container
     from codec.datadir import use_data_dir
     from codec.errors import CorruptData
-    from codec.image.recombiner.codec import register_recombiner, unregister_recombiner
 
     _, stored = learned
     src = tmp_path / "crop.png"
     Image.fromarray(skdata.astronaut()[40:140, 200:264]).save(src)  # 64 wide, 100 high: portrait, padded
-    register_recombiner()
-    try:
-        with use_data_dir(stored.path.parents[2]):
-            opts = {"prior": "tiny-prior", "steps": 20, "finetune_steps": 0, "samples": 1}
-            r = api.encode(src, tmp_path / "c.rcb", "recombiner", opts)
-            assert r.file_bytes == (tmp_path / "c.rcb").stat().st_size
-            f = api.open(tmp_path / "c.rcb")
-            assert f.container.params["transposed"] is True and f.container.models[0].role == "prior"
-            api.decode(f, tmp_path / "out.png")
-            got = np.asarray(Image.open(tmp_path / "out.png"))
-            from codec.metrics import psnr
+    with use_data_dir(stored.path.parents[2]):
+        opts = {"prior": "tiny-prior", "steps": 20, "finetune_steps": 0, "samples": 1}
+        r = api.encode(src, tmp_path / "c.rcb", "recombiner", opts)
+        assert r.file_bytes == (tmp_path / "c.rcb").stat().st_size
+        f = api.open(tmp_path / "c.rcb")
+        assert f.container.params["transposed"] is True and f.container.models[0].role == "prior"
+        api.decode(f, tmp_path / "out.png")
+        got = np.asarray(Image.open(tmp_path / "out.png"))
+        from codec.metrics import psnr
 
-            assert got.shape == (100, 64, 3)
-            assert psnr(got[None], np.asarray(Image.open(src))[None]).mean == pytest.approx(
-                r.metrics["psnr"], abs=1e-6
-            )
-            c = container.read_file(tmp_path / "c.rcb")
-            c.sections[1] = type(c.sections[1])("level1", c.sections[1].data[:-1])
-            container.write_file(tmp_path / "bad.rcb", c)
-            with pytest.raises(CorruptData):
-                api.decode(api.open(tmp_path / "bad.rcb"), tmp_path / "x.png")
-    finally:
-        unregister_recombiner()
+        assert got.shape == (100, 64, 3)
+        assert psnr(got[None], np.asarray(Image.open(src))[None]).mean == pytest.approx(
+            r.metrics["psnr"], abs=1e-6
+        )
+        c = container.read_file(tmp_path / "c.rcb")
+        c.sections[1] = type(c.sections[1])("level1", c.sections[1].data[:-1])
+        container.write_file(tmp_path / "bad.rcb", c)
+        with pytest.raises(CorruptData):
+            api.decode(api.open(tmp_path / "bad.rcb"), tmp_path / "x.png")
 
 
 def test_codec_train_prior_stores_a_prior_from_the_cli(tmp_path, capsys) -> None:
@@ -162,12 +157,13 @@ def test_the_plan_measures_states_the_exact_rate_and_fits_a_time_limit(learned) 
 
     r, _ = learned
     x, lay = to_patched(skdata.astronaut()[300:364, 100:164])
-    plan, cfg = make_plan(x, lay, r.model, FitConfig(steps=3000, finetune_steps=20, samples=1, round_blocks=1), "")
+    slow = FitConfig(steps=3000, finetune_steps=20, samples=1, round_blocks=1)  # fine-tuning after each block
+    plan, cfg = make_plan(x, lay, r.model, slow, "")
     assert plan.step_s > 0 and plan.block_s > 0 and plan.indices == sum(r.model.blocks_of(lay))
     assert "blocks" in plan.line() and "bpp" in plan.line() and cfg.steps == 3000
     assert plan.expected_bpp == pytest.approx((plan.indices * 8 + 8 * 120) / (64 * 64))
     limit = max(2, int(plan.total_s / 4))  # a quarter of the unhurried plan: well above the blocks' own time
-    short, cfg = make_plan(x, lay, r.model, FitConfig(steps=3000, finetune_steps=20, samples=1, round_blocks=1), f"{limit}s")
+    short, cfg = make_plan(x, lay, r.model, slow, f"{limit}s")
     assert cfg.steps < 3000 and short.total_s < limit * 1.5 and short.notes
     need = plan.indices * plan.block_s  # coding the blocks alone
     if need >= 2:

@@ -19,7 +19,6 @@ from tests.service.test_embeddings_service import code_of, png
 
 @pytest.fixture
 def recombiner_server(make_server, tmp_path):
-    from codec.image.recombiner.codec import register_recombiner, unregister_recombiner
     from codec.image.recombiner.coding import KIND, prior_tensors
     from codec.image.recombiner.data import training_crops
     from codec.image.recombiner.train import TrainPriorConfig, train_prior
@@ -32,11 +31,7 @@ def recombiner_server(make_server, tmp_path):
     ).model
     arch = {"type": "recombiner-prior", "block_bits": 8, "bpp": 1.0}
     ModelStore(data).save("tiny-prior", KIND, prior_tensors(model), arch, {"command": "test", "seconds": 0})
-    register_recombiner()
-    try:
-        yield make_server(data_dir=data), data
-    finally:
-        unregister_recombiner()
+    yield make_server(data_dir=data), data
 
 
 def test_encode_and_decode_over_grpc_match_the_library(recombiner_server, tmp_path):

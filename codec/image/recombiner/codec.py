@@ -1,8 +1,5 @@
-"""RECOMBINER's codec class: declarations and thin calls into the package.
-
-Not in `codec.api.BUILTIN_CODECS` yet: it registers once priors ship (issue #10), and until then
-`register_recombiner()` adds it (tests, and anyone with a prior of their own in the store).
-"""
+"""RECOMBINER's codec class: declarations and thin calls into the package. The image codec: images
+encode with it unless another is named; its priors ship in assets/models (recombiner-RATE)."""
 
 from __future__ import annotations
 
@@ -19,9 +16,10 @@ from codec.image.recombiner.options import DecodeOptions, EncodeOptions
 from codec.interface import Codec, DecodeReport, EncodeReport
 from codec.limits import DecodeCost
 from codec.progress import CancelToken, ProgressCallback, null_progress
-from codec.registry import register, unregister
+from codec.registry import register
 
 
+@register
 class RecombinerCodec(Codec):
     name = "recombiner"
     media = "image"
@@ -36,6 +34,7 @@ class RecombinerCodec(Codec):
     Options = EncodeOptions
     DecodeOptions = DecodeOptions
     header = PARAMS
+    default_rates = {"bpp": (0.15, 0.3, 0.5, 0.8)}  # the shipped priors' rate points
 
     def check_config(self, c: Container, params: dict[str, Any]) -> ImageConfig:
         return config_from_header(c, params)
@@ -84,11 +83,3 @@ class RecombinerCodec(Codec):
         cfg: ImageConfig = self.check_header(c)
         return {"prior": c.model("prior").spec, "transposed": cfg.transposed, "block_bits": cfg.block_bits,
                 "indices": sum(s.length * 8 // cfg.block_bits for s in c.sections)}  # fmt: skip
-
-
-def register_recombiner() -> None:
-    register(RecombinerCodec)
-
-
-def unregister_recombiner() -> None:
-    unregister(RecombinerCodec.name)

@@ -81,6 +81,7 @@ def prior_from_tensors(t: dict[str, torch.Tensor], arch: dict) -> PriorModel:
 
     net = RecombinerINR(bool(arch.get("linear_reparam", True)), bool(arch.get("positional", True)))
     net.load_state_dict({k[4:]: v.float() for k, v in t.items() if k.startswith("net.")})
+    net.requires_grad_(False)  # shared and fixed: only a posterior is fitted (and models are cached)
     priors = [LevelPrior(t[f"level{k}.mean"].numpy(), t[f"level{k}.std"].numpy()) for k in range(3)]
     blocks = [blocks_from(t[f"level{k}.block"].numpy()) for k in range(3)]
     rho = [t[f"level{k}.rho"].numpy() for k in range(3)]

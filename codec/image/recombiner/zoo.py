@@ -5,13 +5,22 @@ from __future__ import annotations
 from codec.errors import InvalidInput
 from codec.image.recombiner.coding import KIND, PriorModel, prior_from_tensors
 from codec.models import Manifest, ModelStore, StoredModel
+from codec.models.cache import BuiltModels
 
 
-def _load(stored: StoredModel) -> tuple[Manifest, PriorModel]:
+def _build(stored: StoredModel) -> tuple[Manifest, PriorModel]:
     m = stored.manifest
     if m.kind != KIND:
         raise InvalidInput(f"{m.spec} is a {m.kind}, not an image prior")
     return m, prior_from_tensors(stored.load("torch"), m.arch)
+
+
+_BUILT: BuiltModels[tuple[Manifest, PriorModel]] = BuiltModels()
+
+
+def _load(stored: StoredModel) -> tuple[Manifest, PriorModel]:
+    """Built once per prior and weights (codec.models.cache); the network is used read-only."""
+    return _BUILT.get(stored, _build)
 
 
 DEFAULT_BPP = 0.3
