@@ -26,6 +26,7 @@ fitting steps, hours on this CPU per image.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 
@@ -34,6 +35,7 @@ import numpy as np
 from bench.common import RESULTS, ROOT, provenance, write_result
 
 OUT = RESULTS / "recombiner_rd.json"
+PLOT = RESULTS / "recombiner_rd.png"
 WORK = ROOT / "out" / "bench" / "recombiner"
 PHOTOS = ("astronaut", "coffee", "chelsea", "motorcycle_left", "rocket")
 BASELINES = ("jpeg420", "webp", "avif")
@@ -67,7 +69,6 @@ def crop(name: str) -> np.ndarray:
 
 
 def main() -> None:
-    import json
 
     from codec.datadir import use_data_dir
     from codec.image.recombiner.options import TrainPriorOptions
@@ -84,8 +85,11 @@ def main() -> None:
     ap.add_argument(
         "--smoke", action="store_true", help="a seconds-long run of every path (out/bench/recombiner)"
     )
+    ap.add_argument("--replot", action="store_true", help="only redraw the plot from the saved JSON")
     a = ap.parse_args()
     global OUT, PHOTOS, PRIOR_SCHEDULE
+    if a.replot:
+        return print(plot(json.loads(OUT.read_text()), PLOT))
     if a.smoke:
         OUT = WORK / "smoke.json"
         PHOTOS = ("astronaut",)
@@ -180,6 +184,36 @@ def main() -> None:
         print(key, json.dumps(row), flush=True)
         save()
     save()
+    if not a.smoke:
+        plot(json.loads(OUT.read_text()), PLOT)
+
+
+def plot(doc: dict, path):
+    """One panel per photo: PSNR against bpp (log) of RECOMBINER, the baselines at its rates, and the
+    ablations at their rate point."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from bench.common import save_figure
+
+    fig = Figure(figsize=(4 * len(PHOTOS), 4), layout="constrained")
+    FigureCanvasAgg(fig)
+    enc = doc["encodes"]
+    for ax, photo in zip(fig.subplots(1, len(PHOTOS), squeeze=False)[0], PHOTOS, strict=True):
+        rows = sorted((v for k, v in enc.items() if k.startswith(f"{photo}/full@") and "jpeg420" in v),
+                      key=lambda r: r["bpp"])  # fmt: skip
+        ax.plot([r["bpp"] for r in rows], [r["psnr"] for r in rows], "o-", lw=2, label="RECOMBINER")
+        for base in BASELINES:
+            ax.plot([r[base]["bpp"] for r in rows], [r[base]["psnr"] for r in rows], ".--", label=base)
+        for k, v in enc.items():
+            name = k.split("/")[1].split("@")[0]
+            if k.startswith(f"{photo}/") and name != "full":
+                ax.plot(v["bpp"], v["psnr"], "x", label=name)
+        ax.set(xscale="log", xlabel="bpp (whole file)", ylabel="PSNR (dB, RGB)", title=f"{photo} 256x256")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"RECOMBINER (CPU, reduced schedule: {doc['encode_steps']} fitting steps) vs Pillow")
+    return save_figure(fig, path)
 
 
 def summarize(encodes: dict, bpps: list[float], mid: float, photos: list[str]) -> dict:
