@@ -39,10 +39,10 @@ PLOT = RESULTS / "recombiner_rd.png"
 WORK = ROOT / "out" / "bench" / "recombiner"
 PHOTOS = ("astronaut", "coffee", "chelsea", "motorcycle_left", "rocket")
 BASELINES = ("jpeg420", "webp", "avif")
-PRIOR_SCHEDULE = {  # about 5 minutes per prior on one core here (the paper: 550 x 100 steps)
+PRIOR_SCHEDULE = {  # about 4 minutes per prior on one core here (the paper: 550 x 100 steps)
     "crops": 8,
     "crop_size": 128,
-    "iterations": 20,
+    "iterations": 12,
     "steps": 30,
     "first_steps": 60,
     "beta_init": 1e-3,

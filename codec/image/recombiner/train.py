@@ -9,6 +9,12 @@ and each level's prior is replaced by its empirical-Bayes estimate (`prior.updat
 end the blocks are cut from the mean KL per coordinate (`prior.make_blocks`, seed 0) and the mean
 posterior rho is kept for encoders to start from.
 
+A schedule too short for beta to bring the KL down to the rate point (the paper's loop needs its
+hundreds of iterations) would leave every rate point at the same, higher rate. So the per-coordinate
+KL is scaled down to the budget before the blocks are cut: a prior's blocks always hold its rate
+point, and the encoder's per-block beta brings each block's KL within it. The manifest records the
+KL training reached (`kl_bits_per_patch`) beside the budget the blocks hold.
+
 The official schedule is 550 iterations of 100 steps (200 for the first) over many DIV2K crops;
 `TrainPriorConfig` says what a run uses, and the stored model's manifest records it.
 """
@@ -37,7 +43,7 @@ from codec.image.recombiner.prior import (
 from codec.progress import CancelToken, ProgressCallback, ProgressEvent, null_progress
 
 PATCH_PIXELS = 64 * 64
-BETA_MAX = 1e3  # a short schedule's low rate points need the KL weight above 1
+BETA_MAX = 1.0  # above it the posteriors collapse onto the prior and the empirical Bayes stalls
 OFF_RHO = -40.0  # an unused level's posterior scale: softplus(-40) / 6, nothing
 
 
@@ -136,7 +142,11 @@ def train_prior(
         history.append({"iteration": it, "psnr": psnr, "kl_bits_per_patch": kl_bits, "beta": beta})
     with torch.no_grad():
         kls = [np.concatenate([q.kl(priors)[k].numpy() for q in posts]) for k in range(3)]
-        blocks = [make_blocks(kls[k].mean(0) / LN2, cfg.block_bits) if k in used else [] for k in range(3)]
+        per_coord = [kls[k].mean(0) / LN2 for k in range(3)]
+        rows = (lay.patches, lay.groups, 1)  # of one crop, per level
+        reached = sum(float(per_coord[k].sum()) * rows[k] for k in used) / lay.patches  # bits per patch
+        scale = min(1.0, hi / max(reached, 1e-9))  # the blocks hold the rate point (module doc)
+        blocks = [make_blocks(per_coord[k] * scale, cfg.block_bits) if k in used else [] for k in range(3)]
         rho = [np.concatenate([q.rho[k].numpy() for q in posts]).mean(0).astype(np.float32) for k in range(3)]
     model = PriorModel(net, priors, blocks, rho, cfg.block_bits)
     return TrainPriorResult(
