@@ -18,30 +18,38 @@ _M2 = np.uint64(0x94D049BB133111EB)
 MASK64 = (1 << 64) - 1
 
 
-def splitmix64(x: np.ndarray) -> np.ndarray:
+def splitmix64(x: np.ndarray, in_place: bool = False) -> np.ndarray:
     """The SplitMix64 finaliser on uint64 (wrapping arithmetic)."""
     with np.errstate(over="ignore"):
-        x = x.astype(np.uint64, copy=True)
-        x ^= x >> np.uint64(30)
+        x = x if in_place and x.dtype == np.uint64 else x.astype(np.uint64, copy=True)
+        t = np.empty_like(x)
+        np.right_shift(x, np.uint64(30), out=t)
+        x ^= t
         x *= _M1
-        x ^= x >> np.uint64(27)
+        np.right_shift(x, np.uint64(27), out=t)
+        x ^= t
         x *= _M2
-        x ^= x >> np.uint64(31)
+        np.right_shift(x, np.uint64(31), out=t)
+        x ^= t
     return x
 
 
 def bits(seed: int, block: int, counters: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore"):
         base = np.uint64(seed & MASK64) * _GOLDEN + np.uint64(block & MASK64) * _BLOCK
-        return splitmix64(base + np.asarray(counters, dtype=np.uint64))
+        return splitmix64(base + np.asarray(counters, dtype=np.uint64), in_place=True)
 
 
 def candidate_normals(seed: int, block: int, count: int, dim: int, first: int = 0) -> np.ndarray:
-    """(count, dim) float32 N(0, 1) draws: candidates first .. first + count - 1 of the block."""
-    c = (np.arange(first, first + count, dtype=np.uint64)[:, None] * np.uint64(dim)) + np.arange(
-        dim, dtype=np.uint64
-    )
-    return normals(bits(seed, block, c))
+    """(count, dim) float32 N(0, 1) draws: candidates first .. first + count - 1 of the block.
+    Counters are c = candidate * dim + coordinate: one contiguous run, first * dim onward."""
+    with np.errstate(over="ignore"):
+        base = np.uint64(seed & MASK64) * _GOLDEN + np.uint64(block & MASK64) * _BLOCK
+        start = (np.uint64(first) * np.uint64(dim) + base) if dim else base
+    c = np.arange(count * dim, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        c += start
+    return normals(splitmix64(c, in_place=True)).reshape(count, dim)
 
 
 def candidate(seed: int, block: int, index: int, dim: int) -> np.ndarray:

@@ -47,5 +47,7 @@ def quantile_table() -> np.ndarray:
 
 def normals(bits: np.ndarray) -> np.ndarray:
     """uint64 array -> float32 standard normal draws (exact: int32 times a power of two)."""
-    idx = (np.asarray(bits, dtype=np.uint64) >> np.uint64(64 - TABLE_BITS)).astype(np.int64)
-    return quantile_table()[idx].astype(np.float32) * np.float32(2.0**-FRACTION_BITS)
+    idx = (np.asarray(bits, dtype=np.uint64) >> np.uint64(64 - TABLE_BITS)).astype(np.intp)
+    out = quantile_table()[idx].astype(np.float32)
+    out *= np.float32(2.0**-FRACTION_BITS)
+    return out

@@ -19,7 +19,7 @@ from codec.container import ModelRef
 from codec.io.image import read_image, write_image
 from codec.metrics import psnr
 
-FAST = ["--steps", "10", "--samples", "1"]
+FAST = ["--steps", "10", "--samples", "1", "--finetune-steps", "2"]
 
 
 def run(args: list[str], capsys) -> tuple[int, str, str]:
@@ -50,7 +50,7 @@ def test_photo_round_trips_with_the_shipped_prior(coded, tmp_path, capsys) -> No
     code, out, err = run(["info", str(rcb), "--json"], capsys)
     assert code == 0, err
     info = json.loads(out)
-    assert info["codec"] == "recombiner" and info["details"]["prior"].startswith("recombiner-")
+    assert info["codec"] == "recombiner" and info["codec_info"]["prior"].startswith("recombiner-")
     code, _, err = run(["decode", str(rcb), "-o", str(tmp_path / "out.png")], capsys)
     assert code == 0, err
     got, _ = read_image(tmp_path / "out.png")

@@ -177,7 +177,7 @@ def test_bpp_picks_the_highest_rate_point_at_or_below_it(learned, tmp_path) -> N
     from codec.image.recombiner.zoo import choose_prior
 
     r, _ = learned
-    store = ModelStore(tmp_path)
+    store = ModelStore(tmp_path, shipped_dir=tmp_path / "none-shipped")  # only this test's priors
     with pytest.raises(InvalidInput, match="no image prior"):
         choose_prior(0.5, store)
     tensors = prior_tensors(r.model)

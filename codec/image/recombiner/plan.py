@@ -82,7 +82,9 @@ def _time_step(target: torch.Tensor, lay: Layout, model: PriorModel, samples: in
     return min(times[1:]) if len(times) > 1 else times[0]
 
 
-def _time_block(model: PriorModel) -> float:
+def _time_block(model: PriorModel, lay: Layout) -> float:
+    """Seconds of REC for every block of this layout: one real block timed, scaled by candidate
+    values (the cost is 2^bits x the block's coordinates, and blocks differ widely in size)."""
     level = next((k for k in range(3) if model.blocks[k]), None)
     if level is None:
         return 0.0
@@ -94,7 +96,9 @@ def _time_block(model: PriorModel) -> float:
         encode_block(0, 0, model.block_bits, p.mean[cols], p.std[cols] * 0.5, p.mean[cols], p.std[cols],
                      np.random.default_rng(0))  # fmt: skip
         times.append(time.perf_counter() - t0)
-    return times[-1]
+    rows = (lay.patches, lay.groups, 1)
+    coords = sum(r * sum(len(b) for b in blocks) for r, blocks in zip(rows, model.blocks, strict=True))
+    return times[-1] * coords / max(len(cols), 1)
 
 
 def make_plan(
@@ -107,10 +111,10 @@ def make_plan(
 ) -> tuple[Plan, FitConfig]:
     target = torch.from_numpy(np.ascontiguousarray(target_chw, np.float32))
     step = _time_step(target, lay, model, cfg.samples)
-    block = _time_block(model)
     per_level = model.blocks_of(lay)
     rounds = sum(math.ceil(len(b) / cfg.round_blocks) for b in model.blocks if b)
     indices = sum(per_level)
+    block = _time_block(model, lay) / max(indices, 1)  # the mean over this image's blocks
     bpp = (indices * model.block_bits + 8 * HEADER_BYTES) / (lay.height * lay.width)
     plan = Plan(lay.patches, indices, rounds, cfg.steps, cfg.finetune_steps, step, block, bpp, device,
                 torch.get_num_threads())  # fmt: skip
