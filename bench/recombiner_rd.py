@@ -86,8 +86,11 @@ def main() -> None:
         "--smoke", action="store_true", help="a seconds-long run of every path (out/bench/recombiner)"
     )
     ap.add_argument("--replot", action="store_true", help="only redraw the plot from the saved JSON")
+    ap.add_argument("--markdown", action="store_true", help="print the saved results as markdown tables")
     a = ap.parse_args()
     global OUT, PHOTOS, PRIOR_SCHEDULE
+    if a.markdown:
+        return print(markdown(json.loads(OUT.read_text())))
     if a.replot:
         return print(plot(json.loads(OUT.read_text()), PLOT))
     if a.smoke:
@@ -119,29 +122,23 @@ def main() -> None:
     def out_of_time() -> bool:
         return bool(a.part_seconds) and time.time() - t0 > a.part_seconds
 
-    jobs = [(b, "full") for b in bpps] + [(mid, ab) for ab in ABLATIONS if ab != "full"]
-    for bpp, ab in jobs:
+    def ensure_prior(bpp: float, ab: str) -> str:
+        """The prior's spec, trained first when this run has none yet (each saved as it lands)."""
         key = f"{ab}@{bpp:g}"
-        if key in priors:
-            continue
-        if out_of_time():
-            return save()
-        name = ("recombiner" if ab == "full" else f"recombiner-{ab}") + f"-{bpp:g}".replace(".", "p")
-        opts = TrainPriorOptions(name=name, bpp=bpp, **PRIOR_SCHEDULE, **ABLATIONS[ab])
-        command = f"codec train prior --name {name} --bpp {bpp:g} " + " ".join(
-            f"--{k.replace('_', '-')} {str(v).lower() if isinstance(v, bool) else f'{v:g}'}"
-            for k, v in (PRIOR_SCHEDULE | ABLATIONS[ab]).items()
-        )
-        print(f"training prior {key}: {command}", flush=True)
-        spec, r = train_and_store(opts, store, lambda e: None, None, command)
-        priors[key] = {
-            "spec": spec,
-            "command": command,
-            "psnr": r.psnr,
-            "kl_bits_per_patch": r.kl_bits_per_patch,
-            "seconds": r.seconds,
-        }
-        save()
+        if key not in priors:
+            name = ("recombiner" if ab == "full" else f"recombiner-{ab}") + f"-{bpp:g}".replace(".", "p")
+            opts = TrainPriorOptions(name=name, bpp=bpp, **PRIOR_SCHEDULE, **ABLATIONS[ab])
+            command = f"codec train prior --name {name} --bpp {bpp:g} " + " ".join(
+                f"--{k.replace('_', '-')} {str(v).lower() if isinstance(v, bool) else f'{v:g}'}"
+                for k, v in (PRIOR_SCHEDULE | ABLATIONS[ab]).items()
+            )
+            print(f"training prior {key}: {command}", flush=True)
+            spec, r = train_and_store(opts, store, lambda e: None, None, command)
+            priors[key] = {"spec": spec, "command": command, "psnr": r.psnr,
+                           "kl_bits_per_patch": r.kl_bits_per_patch, "seconds": r.seconds}  # fmt: skip
+            save()
+        return priors[key]["spec"]
+
     from codec import api
 
     runs = [(p, b, "full") for p in PHOTOS for b in bpps]
@@ -154,7 +151,7 @@ def main() -> None:
             continue
         if out_of_time():
             return save()
-        prior = priors[f"{'full' if ab in ENCODE_ABLATIONS else ab}@{bpp:g}"]["spec"]
+        prior = ensure_prior(bpp, "full" if ab in ENCODE_ABLATIONS else ab)
         rgb = crop(photo)
         src = WORK / f"{photo}.png"
         from PIL import Image
@@ -186,6 +183,23 @@ def main() -> None:
     save()
     if not a.smoke:
         plot(json.loads(OUT.read_text()), PLOT)
+
+
+def markdown(doc: dict) -> str:
+    """docs/RESULTS.md's tables: every finished encode, then the ablations."""
+    out = ["| photo | prior | bpp | PSNR dB | JPEG 4:2:0 bpp / dB | WebP | AVIF | encode s |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for k, r in doc["encodes"].items():
+        photo, ab = k.split("/")
+        if not ab.startswith("full@") or "jpeg420" not in r:
+            continue
+        base = [f"{r[b]['bpp']:.3f} / {r[b]['psnr']:.2f}" for b in BASELINES]
+        out.append(f"| {photo} | {r['prior']} | {r['bpp']:.3f} | {r['psnr']:.2f} | " + " | ".join(base)
+                   + f" | {r['encode_s']:.0f} |")  # fmt: skip
+    out += ["", "| variant | photos | bpp | PSNR dB | encode s |", "| --- | --- | --- | --- | --- |"]
+    for ab, v in doc.get("ablations", {}).items():
+        out.append(f"| {ab} | {v['n']} | {v['bpp']:.3f} | {v['psnr']:.2f} | {v['encode_s']:.0f} |")
+    return "\n".join(out)
 
 
 def plot(doc: dict, path):

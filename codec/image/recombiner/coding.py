@@ -279,8 +279,11 @@ def encode_posterior(
 
 def _code(q, model, levels, betas, target, cfg, gen, rng, cancel, progress, state, checkpoint) -> None:
     """Levels image-first; each round, every row's `round_blocks` largest-KL uncoded blocks, then
-    fine-tuning."""
+    fine-tuning. Progress counts coded coordinates (REC's cost is 2^bits per coordinate, and the
+    image and group blocks hold hundreds of coordinates where a patch block holds tens), so the
+    ETA holds from the first block; the blocks coded are a metric."""
     total_blocks = sum(lv.rows * len(lv.blocks) for lv in levels)
+    total_coords = sum(lv.rows * sum(len(b) for b in lv.blocks) for lv in levels)
     for li in (2, 1, 0):  # image, groups, patches
         lv, prior = levels[li], model.priors[li]
         while not bool(lv.coded.all()):
@@ -302,8 +305,9 @@ def _code(q, model, levels, betas, target, cfg, gen, rng, cancel, progress, stat
                     lv.mask[rr, cols] = True
                     lv.coded[r, b] = True
                     state["done"] += 1
-            metrics = {"kl_bits": sum(state["kl_bits"])}
-            progress(ProgressEvent(phase="code", step=state["done"], total=total_blocks, metrics=metrics))
+            coords = sum(int(x.mask.sum()) for x in levels)
+            metrics = {"blocks": state["done"], "of": total_blocks, "kl_bits": sum(state["kl_bits"])}
+            progress(ProgressEvent(phase="code", step=coords, total=total_coords, metrics=metrics))
             if cfg.finetune_steps and not bool(all(x.coded.all() for x in levels)):
                 _fit(q, model, levels, betas, target, cfg.finetune_steps, cfg, gen, cancel)
             checkpoint()
