@@ -66,14 +66,19 @@ def get_codec(name: str) -> Codec:
     return registry.get(name)
 
 
-def codec_for_input(path: str | os.PathLike[str], name: str | None = None) -> Codec:
-    """The named codec (checked to accept this input), or the one for the input's kind."""
+def codec_for_input(
+    path: str | os.PathLike[str], name: str | None = None, output: str | os.PathLike[str] | None = None
+) -> Codec:
+    """The named codec (checked to accept this input); else the one whose suffix the output has,
+    when it takes this input (`-o photo.qla` means QLAE); else the default for the input's kind."""
     from codec.io.detect import input_kind
 
     load_codecs()
     kind = input_kind(path)
     if name is None:
-        return registry.for_input(kind)
+        suffix = Path(output).suffix.lower() if output is not None else ""
+        by_suffix = [c for c in registry.all_codecs() if suffix and c.suffix == suffix and kind in c.inputs]
+        return by_suffix[0] if by_suffix else registry.for_input(kind)
     c = registry.get(name)
     if kind not in c.inputs:
         raise InvalidInput(f"codec {c.name} encodes {'/'.join(c.inputs)} input; {Path(path).name} is {kind}")
@@ -96,7 +101,7 @@ def encode(
     resume: bool = False,
 ) -> EncodeReport:
     """Encode `src` into a file; options are the codec's Options object, a mapping or None."""
-    c = codec_for_input(src, codec)
+    c = codec_for_input(src, codec, dst)
     opts = options_of(c.Options, options)
     out = Path(dst) if dst is not None else default_output(src, c)
     work = None if work_dir is None else Path(work_dir)

@@ -76,7 +76,7 @@ def encode(
     if len(positional) != 1:
         raise InvalidInput(f"codec encode takes one INPUT, got {len(positional)}: see codec encode --help")
     src = Path(positional[0])
-    c = api.codec_for_input(src, codec)
+    c = api.codec_for_input(src, codec, output)
     opts = options_for(c, "Options", given, "encode")
     dst = output or api.default_output(src, c)
     if dst.is_dir():

@@ -187,12 +187,16 @@ def test_cli_encode_show_edit_traverse_decode(tmp_path, capsys) -> None:
             "dim 40",
         ),
         (["latents", "traverse", "--model", "nope", "--dim", "0", "-o", str(tmp_path / "g.png")], "nope"),
-        (["encode", str(tmp_path / "in" / "img0.png"), "-o", str(tmp_path / "d.qla")], "--codec"),
         (["latents", "show", str(tmp_path / "in" / "img0.png")], ""),
     ):
         code = main(args)
         err = capsys.readouterr().err
         assert code == 2 and "Traceback" not in err and needle.lower() in err.lower(), (args, err)
+    # without --codec, an output named .qla picks QLAE (an image's default is RECOMBINER)
+    assert main(["encode", str(tmp_path / "in" / "img0.png"), "-o", str(tmp_path / "d.qla")]) == 0
+    from codec import api
+
+    assert api.open(tmp_path / "d.qla").codec.name == "qlae"
 
 
 def test_the_dsprites_model_edits_and_traverses_too(tmp_path, capsys) -> None:

@@ -34,6 +34,7 @@ class RecombinerCodec(Codec):
     Options = EncodeOptions
     DecodeOptions = DecodeOptions
     header = PARAMS
+    rate_options = ("bpp",)
     default_rates = {"bpp": (0.15, 0.3, 0.5, 0.8)}  # the shipped priors' rate points
 
     def check_config(self, c: Container, params: dict[str, Any]) -> ImageConfig:
