@@ -42,14 +42,9 @@ def bits(seed: int, block: int, counters: np.ndarray) -> np.ndarray:
 
 def candidate_normals(seed: int, block: int, count: int, dim: int, first: int = 0) -> np.ndarray:
     """(count, dim) float32 N(0, 1) draws: candidates first .. first + count - 1 of the block.
-    Counters are c = candidate * dim + coordinate: one contiguous run, first * dim onward."""
-    with np.errstate(over="ignore"):
-        base = np.uint64(seed & MASK64) * _GOLDEN + np.uint64(block & MASK64) * _BLOCK
-        start = (np.uint64(first) * np.uint64(dim) + base) if dim else base
-    c = np.arange(count * dim, dtype=np.uint64)
-    with np.errstate(over="ignore"):
-        c += start
-    return normals(splitmix64(c, in_place=True)).reshape(count, dim)
+    Their counters c = candidate * dim + coordinate are one contiguous run from first * dim."""
+    counters = np.arange(first * dim, (first + count) * dim, dtype=np.uint64)
+    return normals(bits(seed, block, counters)).reshape(count, dim)
 
 
 def candidate(seed: int, block: int, index: int, dim: int) -> np.ndarray:

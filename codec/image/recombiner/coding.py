@@ -52,8 +52,12 @@ class PriorModel:
 
     def blocks_of(self, lay: Layout) -> list[int]:
         """How many indices each level holds for this layout: rows x blocks."""
-        rows = (lay.patches, lay.groups, 1)
-        return [r * len(b) for r, b in zip(rows, self.blocks, strict=True)]
+        return [r * len(b) for r, b in zip(lay.level_rows, self.blocks, strict=True)]
+
+    def coords_of(self, lay: Layout) -> list[int]:
+        """How many coordinates each level codes for this layout (REC's cost is 2^bits per one)."""
+        rows = zip(lay.level_rows, self.blocks, strict=True)
+        return [r * sum(len(b) for b in blocks) for r, blocks in rows]
 
 
 KIND = "image-prior"
@@ -220,7 +224,7 @@ def encode_posterior(
     gen = torch.Generator().manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     target = torch.from_numpy(np.ascontiguousarray(target_chw, np.float32))
-    rows = (lay.patches, lay.groups, 1)
+    rows = lay.level_rows
     q = Posterior(lay, model.priors)
     with torch.no_grad():
         for rho, r in zip(q.rho, model.rho, strict=True):
@@ -283,7 +287,7 @@ def _code(q, model, levels, betas, target, cfg, gen, rng, cancel, progress, stat
     image and group blocks hold hundreds of coordinates where a patch block holds tens), so the
     ETA holds from the first block; the blocks coded are a metric."""
     total_blocks = sum(lv.rows * len(lv.blocks) for lv in levels)
-    total_coords = sum(lv.rows * sum(len(b) for b in lv.blocks) for lv in levels)
+    total_coords = sum(model.coords_of(q.layout))
     for li in (2, 1, 0):  # image, groups, patches
         lv, prior = levels[li], model.priors[li]
         while not bool(lv.coded.all()):
@@ -353,9 +357,9 @@ def _key(level: int, row: int, block: int) -> int:
 
 def decode_weights(model: PriorModel, lay: Layout, indices: list[np.ndarray]) -> list[np.ndarray]:
     """Every level's coded values (original rows), rebuilt from the indices alone."""
-    rows = (lay.patches, lay.groups, 1)
     out = []
-    for li, (r_count, prior, blocks) in enumerate(zip(rows, model.priors, model.blocks, strict=True)):
+    levels = zip(lay.level_rows, model.priors, model.blocks, strict=True)
+    for li, (r_count, prior, blocks) in enumerate(levels):
         perm = row_permutation(r_count, len(prior.mean))
         w = np.zeros((r_count, len(prior.mean)), np.float32)
         for r in range(r_count):

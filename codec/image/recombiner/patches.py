@@ -48,6 +48,11 @@ class Layout:
     def groups(self) -> int:
         return self.group_rows * self.group_cols
 
+    @property
+    def level_rows(self) -> tuple[int, int, int]:
+        """Rows of each level of the hierarchy: one per patch, one per group, one for the image."""
+        return self.patches, self.groups, 1
+
     def group_of_patch(self) -> np.ndarray:
         """(patches,) the level-2 group of each patch."""
         r, c = np.divmod(np.arange(self.patches), self.cols)

@@ -96,9 +96,7 @@ def _time_block(model: PriorModel, lay: Layout) -> float:
         encode_block(0, 0, model.block_bits, p.mean[cols], p.std[cols] * 0.5, p.mean[cols], p.std[cols],
                      np.random.default_rng(0))  # fmt: skip
         times.append(time.perf_counter() - t0)
-    rows = (lay.patches, lay.groups, 1)
-    coords = sum(r * sum(len(b) for b in blocks) for r, blocks in zip(rows, model.blocks, strict=True))
-    return times[-1] * coords / max(len(cols), 1)
+    return times[-1] * sum(model.coords_of(lay)) / max(len(cols), 1)
 
 
 def make_plan(

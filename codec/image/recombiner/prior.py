@@ -58,10 +58,9 @@ class Posterior(nn.Module):
     def __init__(self, lay: Layout, priors: list[LevelPrior] | None = None, rho: float = INIT_RHO) -> None:
         super().__init__()
         self.layout = lay
-        rows = (lay.patches, lay.groups, 1)
         self.mu = nn.ParameterList()
         self.rho = nn.ParameterList()
-        for k, (r, n) in enumerate(zip(rows, LEVEL_SIZES, strict=True)):
+        for k, (r, n) in enumerate(zip(lay.level_rows, LEVEL_SIZES, strict=True)):
             if priors is not None:
                 mu = torch.from_numpy(np.asarray(priors[k].mean, np.float32)).expand(r, n).clone()
             else:

@@ -143,7 +143,7 @@ def train_prior(
     with torch.no_grad():
         kls = [np.concatenate([q.kl(priors)[k].numpy() for q in posts]) for k in range(3)]
         per_coord = [kls[k].mean(0) / LN2 for k in range(3)]
-        rows = (lay.patches, lay.groups, 1)  # of one crop, per level
+        rows = lay.level_rows  # of one crop
         reached = sum(float(per_coord[k].sum()) * rows[k] for k in used) / lay.patches  # bits per patch
         scale = min(1.0, hi / max(reached, 1e-9))  # the blocks hold the rate point (module doc)
         blocks = [make_blocks(per_coord[k] * scale, cfg.block_bits) if k in used else [] for k in range(3)]
