@@ -97,20 +97,12 @@ def check_input(path: Path, accepted: tuple[str, ...], limits: Limits, filename:
 
 
 def image_from_bytes(data: bytes, max_pixels: int, what: str = "the image"):
-    """Uploaded image file bytes -> (H, W, 3) uint8 RGB; the pixel count is checked from the header
-    before any pixel is decoded (ResourceLimit), anything unreadable is InvalidInput."""
-    import io
+    """Uploaded image file bytes -> upright (H, W, 3) uint8 RGB, the pixels `codec encode` reads from
+    the same file (codec.io.image): the pixel count is checked from the header before any pixel is
+    decoded (ResourceLimit), anything unreadable is InvalidInput; errors name `what`, not a path."""
+    from codec.io.image import read_image_bytes
 
-    import numpy as np
-    from PIL import Image
-
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            if im.width * im.height > max_pixels:
-                raise ResourceLimit(f"{what} ({im.width}x{im.height}) exceeds {max_pixels} pixels")
-            return np.asarray(im.convert("RGB"), np.uint8)
-    except (OSError, ValueError, Image.DecompressionBombError):
-        raise InvalidInput(f"{what} is not a readable image") from None
+    return read_image_bytes(data, max_pixels, what)[0]
 
 
 def png_bytes(img) -> bytes:

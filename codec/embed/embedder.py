@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -110,14 +109,16 @@ def _fold_parametrizations(module: torch.nn.Module) -> None:
 
 
 def read_inputs(paths: list[str | os.PathLike[str]]) -> np.ndarray:
-    """Image files -> (N, 28, 28) uint8 gray, resized as the image embedder was trained."""
+    """Image files -> (N, 28, 28) uint8 gray, read as every codec reads images (codec.io.image:
+    upright, 16-bit rounded, pixel limit from the header), resized as the image embedder was trained."""
+    from codec.io.image import read_image
+
+    return np.stack([model_input(read_image(p)[0]) for p in paths])
+
+
+def model_input(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 RGB -> (28, 28) uint8 gray: what the image embedders were trained on (Pillow's
+    luma and bilinear resize; a gray image read as three equal channels gets its own values back)."""
     from PIL import Image
 
-    out = []
-    for p in paths:
-        try:
-            with Image.open(p) as im:
-                out.append(np.asarray(im.convert("L").resize((28, 28), Image.BILINEAR), dtype=np.uint8))
-        except (OSError, ValueError):
-            raise InvalidInput(f"{Path(p).name}: not a readable image") from None
-    return np.stack(out)
+    return np.asarray(Image.fromarray(rgb).convert("L").resize((28, 28), Image.BILINEAR), dtype=np.uint8)

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from codec.errors import InvalidInput
+from codec.errors import InvalidInput, ResourceLimit
 from codec.index.spec import check_collection_name
 from codec.options import option
 from codec.progress import CancelToken, ProgressCallback, ProgressEvent, null_progress, with_eta
@@ -120,8 +120,8 @@ def _embed_sources(emb, pays: list[dict], root: Path | None) -> tuple[list[str],
                 continue
             try:
                 items.append(read_inputs([path])[0])
-            except InvalidInput:  # not an image (any more): stays in the compatible space
-                continue
+            except (InvalidInput, ResourceLimit):  # not an image (any more), or too large: stays in the
+                continue  # compatible space
         else:
             items.append(src)
         exts.append(p["ext_id"])

@@ -19,6 +19,7 @@ _NAMES = {
         "is_image_file",
         "probe_image",
         "read_image",
+        "read_image_bytes",
         "write_image",
     ),
     "codec.io.video": (

@@ -1,6 +1,6 @@
 """Still images in and out through Pillow: pixels are always (H, W, 3) uint8 RGB arrays.
 
-Reading (`read_image`; `probe_image` reads the header only)
+Reading (`read_image`, or `read_image_bytes` for an upload; `probe_image` reads the header only)
 - Any format Pillow opens; PNG, JPEG, WebP, AVIF, TIFF and PPM/PGM are tested. `ImageInfo.notes` says,
   one sentence each, what was changed to make 8-bit RGB:
   - grayscale (1, L, I;16...) is repeated into three equal channels;
@@ -26,6 +26,7 @@ Writing (`write_image`): PNG, lossless, through a temporary file in the same fol
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import struct
@@ -88,7 +89,7 @@ class ImageInfo:
 
 
 @contextlib.contextmanager
-def _pillow_errors(path: Path, action: str) -> Iterator[None]:
+def _pillow_errors(path: Path | str, action: str) -> Iterator[None]:
     """Pillow failures inside the block -> one-line InvalidInput / ResourceLimit naming the file.
 
     Pillow's decompression-bomb warning is silenced: our own pixel check is the one that decides.
@@ -256,15 +257,16 @@ def _pillow_rgb(im: Image.Image) -> np.ndarray:
     return np.asarray(im.convert("RGB"))
 
 
-def _ffmpeg_rgb48(p: Path, fmt: str) -> np.ndarray:
+def _ffmpeg_rgb48(src: Path | bytes, fmt: str) -> np.ndarray:
     """First frame as (H, W, 3) uint16 through FFmpeg (which keeps all 16 bits; alpha is dropped)."""
-    with av.open(os.fspath(p), format=_FFMPEG_DEMUXER[fmt]) as container:
+    file = io.BytesIO(src) if isinstance(src, bytes) else os.fspath(src)
+    with av.open(file, format=_FFMPEG_DEMUXER[fmt]) as container:
         for frame in container.decode(video=0):
             return frame.reformat(format="rgb48le").to_ndarray()
     raise ValueError("FFmpeg decoded no frame")
 
 
-def _rgb_16bit_colour(im: Image.Image, p: Path) -> tuple[np.ndarray, list[str]]:
+def _rgb_16bit_colour(im: Image.Image, p: Path | bytes) -> tuple[np.ndarray, list[str]]:
     """Rounded 16-bit colour when FFmpeg's decode agrees with Pillow's, else Pillow's high bytes."""
     high_bytes = _pillow_rgb(im)
     try:
@@ -281,14 +283,27 @@ def _rgb_16bit_colour(im: Image.Image, p: Path) -> tuple[np.ndarray, list[str]]:
 def read_image(path: str | os.PathLike, max_pixels: int = MAX_PIXELS) -> tuple[np.ndarray, ImageInfo]:
     """The image as upright (H, W, 3) uint8 RGB, and what it was (module doc: conversions, limits)."""
     p = _check_file(path)
-    with _pillow_errors(p, "read image"), Image.open(p) as im:
+    return _read(p, p, max_pixels)
+
+
+def read_image_bytes(
+    data: bytes, max_pixels: int = MAX_PIXELS, what: str = "the image"
+) -> tuple[np.ndarray, ImageInfo]:
+    """`read_image` of an image file's bytes (an upload), the same pixels as from the file; errors
+    name it `what`, never a path."""
+    return _read(bytes(data), what, max_pixels)
+
+
+def _read(src: Path | bytes, name: str | Path, max_pixels: int) -> tuple[np.ndarray, ImageInfo]:
+    file = io.BytesIO(src) if isinstance(src, bytes) else src
+    with _pillow_errors(name, "read image"), Image.open(file) as im:
         info, orientation = _describe(im)
         if info.pixels > max_pixels:  # from the header, before any pixel is decoded
             raise ResourceLimit(
-                f"{p}: {info.width}x{info.height} is {info.pixels} pixels, over the limit of {max_pixels}"
+                f"{name}: {info.width}x{info.height} is {info.pixels} pixels, over the limit of {max_pixels}"
             )
         if _is_16bit_colour(im):
-            rgb, extra = _rgb_16bit_colour(im, p)
+            rgb, extra = _rgb_16bit_colour(im, src)
         else:
             rgb, extra = _pillow_rgb(im), []
     if extra:

@@ -8,7 +8,6 @@ the server's data dir (`<data dir>/index/`), held open by this process.
 from __future__ import annotations
 
 import asyncio
-import io
 import tempfile
 import threading
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from codec.rpc.matrix import from_matrix, to_matrix
 from codec.rpc.options import from_proto_map
 from service.config import Limits
 from service.errors import rpc_errors
-from service.inputs import decode_limits
+from service.inputs import decode_limits, image_from_bytes
 
 MAX_EMBED_ITEMS = 4096  # per Embed call (the message size bounds it too)
 MAX_TEXT_CHARS = 10_000
@@ -65,7 +64,7 @@ class EmbeddingServicer(_Base, embeddings_pb2_grpc.EmbeddingServiceServicer):
             return self._embedders[resolved]
 
     def _embed(self, req: embeddings_pb2.EmbedRequest) -> tuple[Any, np.ndarray]:
-        from PIL import Image
+        from codec.embed.embedder import model_input
 
         emb = self._embedder(req.model)
         n = len(req.texts) + len(req.images)
@@ -81,15 +80,8 @@ class EmbeddingServicer(_Base, embeddings_pb2_grpc.EmbeddingServiceServicer):
             return emb, emb.embed_texts(list(req.texts), req.dim, req.allow_any_dim)
         if emb.kind != "image":
             raise InvalidInput(f"{emb.spec} embeds texts, not images")
-        grays = []
-        for i, data in enumerate(req.images):
-            try:
-                with Image.open(io.BytesIO(data)) as im:
-                    if im.width * im.height > self.limits.image.max_pixels:
-                        raise InvalidInput(f"image {i} exceeds {self.limits.image.max_pixels} pixels")
-                    grays.append(np.asarray(im.convert("L").resize((28, 28), Image.BILINEAR), np.uint8))
-            except (OSError, ValueError, Image.DecompressionBombError):
-                raise InvalidInput(f"image {i} is not a readable image") from None
+        pixels = self.limits.image.max_pixels
+        grays = [model_input(image_from_bytes(d, pixels, f"image {i}")) for i, d in enumerate(req.images)]
         return emb, emb.embed_images(np.stack(grays), req.dim, req.allow_any_dim)
 
     @rpc_errors

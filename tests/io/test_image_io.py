@@ -15,7 +15,15 @@ from PIL import Image, ImageFile, ImageOps
 from skimage import data
 
 from codec.errors import InvalidInput, ResourceLimit
-from codec.io import IMAGE_SUFFIXES, MAX_PIXELS, is_image_file, probe_image, read_image, write_image
+from codec.io import (
+    IMAGE_SUFFIXES,
+    MAX_PIXELS,
+    is_image_file,
+    probe_image,
+    read_image,
+    read_image_bytes,
+    write_image,
+)
 from codec.io.image import ALPHA_NOTE, GRAY_NOTE, ROUND16_NOTE
 from codec.metrics import psnr
 
@@ -291,6 +299,27 @@ def test_garbage_directories_and_missing_files_are_invalid_input(tmp_path):
         if path.exists():
             with pytest.raises(InvalidInput):
                 probe_image(path)
+
+
+def test_uploaded_bytes_read_as_the_file_does(tmp_path, photo):
+    """A service upload (read_image_bytes) gets the CLI's pixels: EXIF turned upright, 16-bit colour
+    rounded through FFmpeg, the pixel limit from the header, and errors that name no path."""
+    im, exif = _with_orientation(photo, 6)
+    im.save(tmp_path / "o6.jpg", exif=exif, quality=95)
+    samples = np.stack([np.roll(V16, c) for c in range(3)], axis=-1)[None]
+    _png16(tmp_path / "x16.png", samples)
+    for f in (tmp_path / "o6.jpg", tmp_path / "x16.png"):
+        rgb, info = read_image(f)
+        got, got_info = read_image_bytes(f.read_bytes())
+        assert np.array_equal(got, rgb) and got_info == info
+    assert read_image_bytes((tmp_path / "o6.jpg").read_bytes())[0].shape == (135, 101, 3)
+    bomb = _png(10_000, 9_000, 8, 2, b"\x00" * 64)
+    with pytest.raises(ResourceLimit, match=r"^image 3: 10000x9000 is 90000000 pixels, over the limit"):
+        read_image_bytes(bomb, 10**6, what="image 3")
+    for junk in (b"", b"junk", (tmp_path / "o6.jpg").read_bytes()[:300]):
+        with pytest.raises(InvalidInput) as exc:
+            read_image_bytes(junk, what="the upload")
+        assert str(exc.value).startswith("the upload: ") and str(tmp_path) not in str(exc.value)
 
 
 # --- writing and sniffing ----------------------------------------------------------------------------

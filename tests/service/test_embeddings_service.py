@@ -48,6 +48,26 @@ def test_embed_matches_the_library_at_every_nesting_dim(client):
         assert np.allclose(v, local.embed_images(items, dim), atol=1e-5)
 
 
+def test_uploaded_images_embed_as_the_cli_reads_their_files(client, tmp_path):
+    """An upload is read as `codec embed` reads the file (codec.io.image): a phone JPEG's EXIF
+    rotation is applied in both, so the server and the CLI give the same vector."""
+    from codec.embed.embedder import load_embedder, read_inputs
+
+    with np.load(DATA) as d:
+        item = np.ascontiguousarray(np.repeat(d["test_x"][7][:, 4:20, None], 3, axis=2))  # 28x16 RGB
+    im = Image.fromarray(item)
+    exif = im.getexif()
+    exif[0x0112] = 6  # stored sideways: viewers turn it 90 degrees clockwise
+    im.save(tmp_path / "phone.jpg", exif=exif.tobytes(), quality=95)
+    _, served = client.embed("fmnist-mrl@v1", images=[(tmp_path / "phone.jpg").read_bytes()])
+    local = load_embedder("fmnist-mrl@v1").embed_images(read_inputs([tmp_path / "phone.jpg"]))
+    assert np.allclose(served, local, atol=1e-5)
+    sideways = load_embedder("fmnist-mrl@v1").embed_images(
+        np.asarray(Image.open(tmp_path / "phone.jpg").convert("L").resize((28, 28), Image.BILINEAR))[None]
+    )
+    assert not np.allclose(served, sideways, atol=1e-2)  # the rotation was applied, not ignored
+
+
 def test_vector_files_round_trip_over_grpc(client, tmp_path):
     x = pixel_vectors(500)
     data, rate = client.encode_vectors(x, {"bytes_per_vector": 16.0})
