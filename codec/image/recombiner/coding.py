@@ -11,8 +11,8 @@ the official code, with the schedule as data (`FitConfig`):
 2. Levels are coded image first, then groups, then patches. In each round every row codes its
    `round_blocks` uncoded blocks with the largest KL (REC, `codec.rec.coder`: 2^16 candidates from
    the prior, one 16-bit index each); the coded coordinates are then fixed and the rest fine-tuned
-   for a few steps (greedy fine-tuning; `FitConfig.finetune_steps`, 0 switches it off; the round
-   size `round_blocks` trades speed for quality).
+   for a few steps with the betas the fit ended at (greedy fine-tuning; `FitConfig.finetune_steps`,
+   0 switches it off; the round size `round_blocks` trades speed for quality).
 3. The indices are stored in canonical order (level, row, block). The decoder rebuilds each block's
    weights from its index alone (`codec.rec.coder.decode_block`), bit for bit the encoder's, then
    renders the image.
@@ -103,6 +103,10 @@ class FitConfig:
     beta_factor: float = 1.05
     lower_buffer_bits: float = 0.4
     seed: int = 0
+    # beta adapts while fitting only: adapting it in each fine-tuning round too grows an over-budget
+    # block's beta 1.05x per round, so fine-tuning after every block squeezed the uncoded posteriors
+    # onto the prior (-1.5 dB; bench/results/recombiner_finetune.json). True is that old behaviour.
+    finetune_beta: bool = False
 
 
 @dataclass
@@ -169,8 +173,10 @@ def _fit(
     opt: torch.optim.Optimizer | None = None,
     start: int = 0,
     on_step=None,
+    adapt_beta: bool = True,
 ) -> None:
-    """Adam steps start..steps-1 (module doc); `on_step(done, opt)` after each, for checkpoints."""
+    """Adam steps start..steps-1 (module doc); `on_step(done, opt)` after each, for checkpoints;
+    beta is adapted every `beta_every` steps when `adapt_beta`, else held."""
     lay = q.layout
     opt = opt or torch.optim.Adam(list(q.parameters()), lr=cfg.lr)
     lo = model.block_bits - cfg.lower_buffer_bits
@@ -191,7 +197,7 @@ def _fit(
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        if step % cfg.beta_every == 0:
+        if adapt_beta and step % cfg.beta_every == 0:
             with torch.no_grad():
                 for beta, lv, k in zip(betas, levels, kls, strict=True):
                     if not lv.blocks:
@@ -313,7 +319,8 @@ def _code(q, model, levels, betas, target, cfg, gen, rng, cancel, progress, stat
             metrics = {"blocks": state["done"], "of": total_blocks, "kl_bits": sum(state["kl_bits"])}
             progress(ProgressEvent(phase="code", step=coords, total=total_coords, metrics=metrics))
             if cfg.finetune_steps and not bool(all(x.coded.all() for x in levels)):
-                _fit(q, model, levels, betas, target, cfg.finetune_steps, cfg, gen, cancel)
+                _fit(q, model, levels, betas, target, cfg.finetune_steps, cfg, gen, cancel,
+                     adapt_beta=cfg.finetune_beta)  # fmt: skip
             checkpoint()
 
 
