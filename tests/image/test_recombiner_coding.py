@@ -70,3 +70,26 @@ def test_a_cancelled_encode_resumes_to_the_same_indices(small_model, tmp_path) -
         again = encode_posterior(x, lay, small_model, cfg, work_dir=work, resume=True)
         for a, b in zip(again.indices, whole.indices, strict=True):
             assert np.array_equal(a, b), phase
+
+
+@pytest.mark.parametrize("adapt", [False, True])
+def test_fine_tuning_holds_the_betas_the_fit_ended_at(small_model, monkeypatch, adapt) -> None:
+    """Adapting beta once per fine-tuning round grew it 1.05x per round, so fine-tuning after every
+    block squeezed the uncoded posteriors onto the prior (bench/results/recombiner_finetune.json);
+    the encoder now holds the fit's betas through every round, and `finetune_beta` is the old way."""
+    import codec.image.recombiner.coding as coding
+
+    fit, changed = coding._fit, []
+
+    def watch(q, model, levels, betas, *args, **kw) -> None:
+        before = [b.clone() for b in betas]
+        fit(q, model, levels, betas, *args, **kw)
+        if "adapt_beta" in kw:  # a fine-tuning round (_code passes it), not the fit
+            changed.append(any(not torch.equal(a, b) for a, b in zip(before, betas, strict=True)))
+
+    monkeypatch.setattr(coding, "_fit", watch)
+    x, lay = to_patched(skdata.astronaut()[100:164, 200:264])
+    cfg = FitConfig(steps=20, finetune_steps=2, samples=1, round_blocks=4, finetune_beta=adapt)
+    encode_posterior(x, lay, small_model, cfg)
+    assert len(changed) > 3
+    assert any(changed) if adapt else not any(changed)
