@@ -105,7 +105,7 @@ class FitConfig:
     seed: int = 0
     # beta adapts while fitting only: adapting it in each fine-tuning round too grows an over-budget
     # block's beta 1.05x per round, so fine-tuning after every block squeezed the uncoded posteriors
-    # onto the prior (-1.5 dB; bench/results/recombiner_finetune.json). True is that old behaviour.
+    # onto the prior (-1 to -2 dB; bench/results/recombiner_finetune.json). True: that old behaviour.
     finetune_beta: bool = False
 
 
