@@ -73,6 +73,7 @@ def main() -> None:
 
 
 IMAGE_DEMO = {"steps": 200, "samples": 1}  # the fastest honest setting: a short fit, one draw per step
+IMAGE_DEMO_CROP = (slice(100, 228), slice(250, 378))  # 128x128 of coffee
 
 
 def image_demo(out: Path) -> None:
@@ -86,7 +87,7 @@ def image_demo(out: Path) -> None:
 
     home = out / "image"
     home.mkdir(parents=True, exist_ok=True)
-    rgb = np.ascontiguousarray(skdata.coffee()[100:228, 250:378])
+    rgb = np.ascontiguousarray(skdata.coffee()[IMAGE_DEMO_CROP])
     src = home / "coffee_crop.png"
     write_image(src, rgb)
     t0 = time.perf_counter()

@@ -25,6 +25,7 @@ import time
 import numpy as np
 
 from bench.common import RESULTS, provenance, write_result
+from bench.demo import IMAGE_DEMO_CROP
 from bench.recombiner_rd import crop
 
 OUT = RESULTS / "recombiner_finetune.json"
@@ -36,15 +37,16 @@ CONFIGS = [(8, True), (1, True), (8, False), (1, False)]  # (round_blocks, finet
 def images() -> dict[str, np.ndarray]:
     from skimage import data as skdata
 
-    demo = np.ascontiguousarray(skdata.coffee()[100:228, 250:378])  # bench/demo.py's crop
+    demo = np.ascontiguousarray(skdata.coffee()[IMAGE_DEMO_CROP])
     return {"coffee128": demo, "astronaut": crop("astronaut"), "coffee": crop("coffee")}
 
 
 def main() -> None:
     import torch
 
-    from codec.image.recombiner.coding import FitConfig, decode_weights, encode_posterior, render
-    from codec.image.recombiner.patches import from_patched, to_patched
+    from codec.image.recombiner.coding import FitConfig, encode_posterior
+    from codec.image.recombiner.decode import picture
+    from codec.image.recombiner.patches import to_patched
     from codec.image.recombiner.zoo import load_prior
     from codec.metrics import psnr
     from codec.models import default_store
@@ -63,9 +65,9 @@ def main() -> None:
             t = time.perf_counter()
             enc = encode_posterior(x, lay, model, cfg)
             seconds = time.perf_counter() - t
-            picture = from_patched(render(model, lay, decode_weights(model, lay, enc.indices)), lay)
+            decoded = picture(model, lay, enc.indices)
             key = f"{name}/round_blocks={rb}/beta={'adapted' if adapt else 'held'}"
-            rows[key] = {"psnr": psnr(picture[None], rgb[None]).mean, "encode_s": seconds,
+            rows[key] = {"psnr": psnr(decoded[None], rgb[None]).mean, "encode_s": seconds,
                          "payload_bpp": model.block_bits * sum(int(i.size) for i in enc.indices)
                          / (rgb.shape[0] * rgb.shape[1])}  # fmt: skip
             print(key, json.dumps(rows[key]), flush=True)

@@ -63,6 +63,11 @@ ENCODE_ABLATIONS = {  # the full prior, encoded otherwise
 }
 
 
+def prior_variant(ab: str) -> str:
+    """The prior an ablation encodes with: its own, or the full one for the encode-time ablations."""
+    return ab if ab in ABLATIONS else "full"
+
+
 def crop(name: str) -> np.ndarray:
     import skimage.data
 
@@ -167,7 +172,7 @@ def main() -> None:
             continue
         if out_of_time():
             return save()
-        prior = ensure_prior(bpp, "full" if ab in ENCODE_ABLATIONS else ab)
+        prior = ensure_prior(bpp, prior_variant(ab))
         rgb = crop(photo)
         src = WORK / f"{photo}.png"
         from PIL import Image
@@ -224,7 +229,7 @@ def markdown(doc: dict) -> str:
     for ab, v in doc.get("ablations", {}).items():
         full = rows[f"full@{bpp}"]
         mine = {p: r for p, r in rows[f"{ab}@{bpp}"].items() if p in photos}
-        prior = doc["priors"].get(f"{ab if ab in ABLATIONS else 'full'}@{bpp}")
+        prior = doc["priors"].get(f"{prior_variant(ab)}@{bpp}")
         per = ", ".join(f"{p} {r['psnr']:.2f} ({r['psnr'] - full[p]['psnr']:+.2f})" for p, r in mine.items())
         crops = f"{prior['psnr']:.2f}" if prior else "-"
         out.append(f"| {ab} | {crops} | {v['bpp']:.3f} | {per} | {v['psnr']:.2f} | {v['encode_s']:.0f} |")

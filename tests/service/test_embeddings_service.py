@@ -51,7 +51,7 @@ def test_embed_matches_the_library_at_every_nesting_dim(client):
 def test_uploaded_images_embed_as_the_cli_reads_their_files(client, tmp_path):
     """An upload is read as `codec embed` reads the file (codec.io.image): a phone JPEG's EXIF
     rotation is applied in both, so the server and the CLI give the same vector."""
-    from codec.embed.embedder import load_embedder, read_inputs
+    from codec.embed.embedder import load_embedder, model_input, read_inputs
 
     with np.load(DATA) as d:
         item = np.ascontiguousarray(np.repeat(d["test_x"][7][:, 4:20, None], 3, axis=2))  # 28x16 RGB
@@ -62,9 +62,8 @@ def test_uploaded_images_embed_as_the_cli_reads_their_files(client, tmp_path):
     _, served = client.embed("fmnist-mrl@v1", images=[(tmp_path / "phone.jpg").read_bytes()])
     local = load_embedder("fmnist-mrl@v1").embed_images(read_inputs([tmp_path / "phone.jpg"]))
     assert np.allclose(served, local, atol=1e-5)
-    sideways = load_embedder("fmnist-mrl@v1").embed_images(
-        np.asarray(Image.open(tmp_path / "phone.jpg").convert("L").resize((28, 28), Image.BILINEAR))[None]
-    )
+    stored = np.asarray(Image.open(tmp_path / "phone.jpg").convert("RGB"))  # EXIF not applied
+    sideways = load_embedder("fmnist-mrl@v1").embed_images(model_input(stored)[None])
     assert not np.allclose(served, sideways, atol=1e-2)  # the rotation was applied, not ignored
 
 

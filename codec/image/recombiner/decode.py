@@ -8,7 +8,7 @@ import numpy as np
 
 from codec.container import Container
 from codec.image.recombiner.bitstream import read_indices
-from codec.image.recombiner.coding import decode_weights, render
+from codec.image.recombiner.coding import PriorModel, decode_weights, render
 from codec.image.recombiner.header import ImageConfig
 from codec.image.recombiner.patches import Layout, from_patched
 
@@ -26,6 +26,10 @@ def decode_image(c: Container, cfg: ImageConfig) -> np.ndarray:
         raise CorruptData(f"the file's blocks are {cfg.block_bits} bits; its prior's {model.block_bits}")
     h, w = cfg.coded_hw
     lay = Layout(h, w, cfg.transposed)
-    indices = read_indices(c, cfg, [len(b) for b in model.blocks])
-    weights = decode_weights(model, lay, indices)
-    return from_patched(render(model, lay, weights), lay)
+    return picture(model, lay, read_indices(c, cfg, [len(b) for b in model.blocks]))
+
+
+def picture(model: PriorModel, lay: Layout, indices: list[np.ndarray]) -> np.ndarray:
+    """The (H, W, 3) uint8 picture of coded indices: the weights rebuilt from them, rendered, the
+    padding cropped (what the encoder's own render shows, bit for bit in the weights)."""
+    return from_patched(render(model, lay, decode_weights(model, lay, indices)), lay)
